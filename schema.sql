@@ -1,0 +1,107 @@
+-- ReviewBot schema.
+--
+-- Applied by `ReviewBot serve` and `ReviewBot migrate` (Configuration/SchemaMigrator.cs) inside one
+-- transaction holding a transaction-level advisory lock, so replicas starting together never race.
+-- The file is a list of numbered steps, each starting with a line `-- step N: title`. A step runs
+-- once, in order, and its number is recorded in schema_version. Every statement is also written to be
+-- harmless when run again (IF NOT EXISTS), so a half-recorded step can be retried.
+-- Released steps are never edited: a change to the schema is a new step at the end.
+
+-- step 1: installations, settings, webhook deliveries, review jobs
+
+CREATE TABLE IF NOT EXISTS installations (
+    id            bigint PRIMARY KEY,              -- GitHub's installation id
+    account_login text NOT NULL DEFAULT '',
+    account_type  text NOT NULL DEFAULT '',        -- User | Organization
+    suspended_at  timestamptz,                     -- set by installation.suspend; reviews pause
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    updated_at    timestamptz NOT NULL DEFAULT now()
+);
+
+-- Repositories an installation can see (installation / installation_repositories events).
+CREATE TABLE IF NOT EXISTS installation_repositories (
+    installation_id bigint NOT NULL REFERENCES installations (id) ON DELETE CASCADE,
+    repo_id         bigint NOT NULL,
+    full_name       text   NOT NULL,
+    PRIMARY KEY (installation_id, repo_id)
+);
+
+CREATE TABLE IF NOT EXISTS installation_settings (
+    installation_id     bigint  PRIMARY KEY REFERENCES installations (id) ON DELETE CASCADE,
+    enabled             boolean NOT NULL DEFAULT true,
+    llm_provider        text    NOT NULL DEFAULT 'openai'
+                        CHECK (llm_provider IN ('openai', 'anthropic', 'gemini')),
+    model               text    NOT NULL DEFAULT '',
+    -- AES-256-GCM sealed value "v1.<keyId>.<base64(nonce|ciphertext|tag)>", installation id as AAD.
+    api_key_encrypted   text,
+    api_key_last4       text,
+    custom_instructions text    NOT NULL DEFAULT '',
+    ignore_paths        text[]  NOT NULL DEFAULT '{}',
+    review_drafts       boolean NOT NULL DEFAULT false,
+    reviews_per_hour    integer CHECK (reviews_per_hour IS NULL OR reviews_per_hour > 0),
+    updated_at          timestamptz NOT NULL DEFAULT now()
+);
+
+-- Every X-GitHub-Delivery id ReviewBot has stored. The primary key makes a redelivery a no-op and
+-- lets the delivery-recovery loop tell which failed deliveries were never recorded.
+CREATE TABLE IF NOT EXISTS webhook_deliveries (
+    delivery_id     text PRIMARY KEY,
+    event           text NOT NULL,
+    action          text,
+    installation_id bigint,
+    outcome         text NOT NULL,                 -- accepted | ignored
+    received_at     timestamptz NOT NULL DEFAULT now()
+);
+-- Pruning deletes by age.
+CREATE INDEX IF NOT EXISTS webhook_deliveries_received_at ON webhook_deliveries (received_at);
+
+CREATE TABLE IF NOT EXISTS review_jobs (
+    id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    installation_id  bigint  NOT NULL,             -- no foreign key: a job may arrive before the installation event
+    repo_id          bigint  NOT NULL,
+    repo_full_name   text    NOT NULL,
+    pr_number        integer NOT NULL,
+    pr_title         text    NOT NULL DEFAULT '',
+    commit_sha       text    NOT NULL,
+    base_branch      text    NOT NULL DEFAULT '',
+    -- opened | reopened | synchronize | ready_for_review | rerequested | comment
+    trigger          text    NOT NULL,
+    -- Set for explicit re-runs (check_run rerequested, @reviewbot review): the marker gains :run=ID
+    -- and the whole pull request is reviewed again.
+    run_id           text,
+    delivery_id      text,
+    -- One job per (repository, pull request, SHA[, run]) however many deliveries arrive.
+    dedupe_key       text    NOT NULL,
+    status           text    NOT NULL DEFAULT 'pending'
+                     CHECK (status IN ('pending', 'processing', 'completed', 'failed', 'cancelled', 'superseded')),
+    -- Check run conclusion once finished: success | neutral | failure | skipped | cancelled.
+    conclusion       text,
+    attempts         integer NOT NULL DEFAULT 0,
+    max_attempts     integer NOT NULL DEFAULT 3,
+    run_after        timestamptz NOT NULL DEFAULT now(),
+    lease_owner      text,
+    lease_expires_at timestamptz,
+    check_run_id     bigint,
+    review_id        bigint,
+    reviewed_from_sha text,                        -- base of an incremental review (compare API), null for a full one
+    error_message    text,
+    input_tokens     integer NOT NULL DEFAULT 0,
+    output_tokens    integer NOT NULL DEFAULT 0,
+    comments_posted     integer NOT NULL DEFAULT 0,
+    comments_unanchored integer NOT NULL DEFAULT 0,
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    started_at       timestamptz,
+    completed_at     timestamptz,
+    updated_at       timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE UNIQUE INDEX IF NOT EXISTS review_jobs_dedupe_key ON review_jobs (dedupe_key);
+-- The claim query scans only runnable jobs, oldest first.
+CREATE INDEX IF NOT EXISTS review_jobs_pending ON review_jobs (run_after, id) WHERE status = 'pending';
+-- Lease expiry and per-installation concurrency look only at running jobs.
+CREATE INDEX IF NOT EXISTS review_jobs_processing ON review_jobs (installation_id, lease_expires_at) WHERE status = 'processing';
+-- Supersede, cancel-on-close and "last reviewed SHA" look up one pull request.
+CREATE INDEX IF NOT EXISTS review_jobs_pull_request ON review_jobs (repo_id, pr_number, id);
+-- Settings API lists an installation's recent jobs; pruning deletes finished jobs by age.
+CREATE INDEX IF NOT EXISTS review_jobs_installation_created ON review_jobs (installation_id, created_at DESC);
+CREATE INDEX IF NOT EXISTS review_jobs_completed_at ON review_jobs (completed_at) WHERE completed_at IS NOT NULL;

@@ -1,0 +1,58 @@
+using System.Net;
+using Npgsql;
+using ReviewBot.Configuration;
+using ReviewBot.Jobs;
+
+namespace ReviewBot.Hosting;
+
+internal static class HostingExtensions
+{
+    public static WebApplicationBuilder AddHosting(this WebApplicationBuilder builder, ReviewBotOptions options)
+    {
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<InFlightWork>();
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            // Webhook bodies are capped by the webhook endpoint itself (413 over 25 MiB, streamed);
+            // Kestrel's own limit sits just above so the endpoint can answer with a clear 413.
+            kestrel.Limits.MaxRequestBodySize = 26 * 1024 * 1024;
+        });
+
+        if (builder.Configuration["urls"] is null && builder.Configuration["ASPNETCORE_URLS"] is null)
+        {
+            var address = options.ListenAddress switch
+            {
+                null => IPAddress.IPv6Any,
+                "localhost" => IPAddress.Loopback,
+                var text => IPAddress.Parse(text),
+            };
+            builder.WebHost.ConfigureKestrel(k =>
+            {
+                if (address.Equals(IPAddress.IPv6Any))
+                {
+                    k.ListenAnyIP(options.Port);
+                }
+                else
+                {
+                    k.Listen(address, options.Port);
+                }
+            });
+        }
+
+        // SIGTERM: stop accepting requests, then give in-flight reviews SHUTDOWN_TIMEOUT_SECONDS;
+        // the host's own timeout sits a little above so hand-back after the grace period completes.
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(options.ShutdownTimeoutSeconds + 10));
+
+        builder.Services.AddNpgsqlSlimDataSource(options.DatabaseConnectionString, dataSource =>
+        {
+            dataSource.EnableArrays();
+        });
+        builder.Services.AddSingleton<SchemaMigrator>();
+        builder.Services.AddSingleton<JobStore>();
+        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));
+        return builder;
+    }
+}

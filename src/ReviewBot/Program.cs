@@ -1,0 +1,36 @@
+using ReviewBot.Configuration;
+using ReviewBot.Hosting;
+using ReviewBot.Observability;
+
+return args.FirstOrDefault() switch
+{
+    null or "serve" => await ServeCommand.RunAsync(BuildApp),
+    "migrate" => await ServeCommand.MigrateAsync(BuildApp),
+    "check-config" => CommandLine.CheckConfig(Console.Out, Console.Error),
+    "healthcheck" => await CommandLine.HealthcheckAsync(args, Console.Out),
+    "help" or "--help" or "-h" => Usage(CommandLine.ExitOk),
+    _ => Usage(CommandLine.ExitInvalidConfiguration),
+};
+
+static int Usage(int exitCode)
+{
+    CommandLine.PrintUsage(exitCode == 0 ? Console.Out : Console.Error);
+    return exitCode;
+}
+
+public partial class Program
+{
+    // The whole composition of the service; tests build the same app with their own options.
+    internal static WebApplication BuildApp(ReviewBotOptions options, Action<WebApplicationBuilder>? configure)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.AddHosting(options);
+        builder.AddObservability(options);
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        app.UseObservability();
+        app.MapHealth();
+        return app;
+    }
+}

@@ -1,0 +1,82 @@
+using System.Diagnostics;
+using System.Text.Json;
+using ReviewBot.IntegrationTests.Infrastructure;
+
+namespace ReviewBot.IntegrationTests.Hosting;
+
+public sealed class ProcessLifecycleTests
+{
+    [Fact]
+    public async Task Serve_becomes_healthy_and_exits_cleanly_on_SIGTERM()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        var env = ReviewBotProcess.BaseEnvironment(db.ConnectionString, ReviewBotProcess.FreePort());
+        await using var process = ReviewBotProcess.Start(env);
+
+        await process.WaitForHealthyAsync(TimeSpan.FromSeconds(30));
+        var stopwatch = Stopwatch.StartNew();
+        process.Terminate();
+
+        Assert.Equal(0, await process.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(15), $"shutdown took {stopwatch.Elapsed}");
+
+        // Every line on stdout is one JSON object with the contract's fields.
+        Assert.NotEmpty(process.StandardOutput);
+        foreach (var line in process.StandardOutput)
+        {
+            using var json = JsonDocument.Parse(line);
+            foreach (var field in new[] { "timestamp", "level", "message", "category" })
+            {
+                Assert.True(json.RootElement.TryGetProperty(field, out _), $"'{field}' missing in: {line}");
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Invalid_configuration_exits_2_within_a_second_naming_each_variable_without_secrets()
+    {
+        var env = new Dictionary<string, string>
+        {
+            ["GITHUB_APP_ID"] = "not-a-number",
+            ["GITHUB_PRIVATE_KEY"] = "-----BEGIN RSA PRIVATE KEY-----\\nsupersecretgarbage\\n-----END RSA PRIVATE KEY-----",
+            ["DATABASE_URL"] = "postgres://user:hunter2-password@localhost:5432/db",
+            ["ENCRYPTION_KEY"] = "dG9vLXNob3J0",
+            ["PORT"] = "3000",
+        };
+        var stopwatch = Stopwatch.StartNew();
+        await using var process = ReviewBotProcess.Start(env);
+
+        Assert.Equal(2, await process.WaitForExitAsync(TimeSpan.FromSeconds(10)));
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(1.5), $"took {stopwatch.Elapsed}");
+        var errors = string.Join('\n', process.StandardError);
+        Assert.Contains("GITHUB_APP_ID", errors, StringComparison.Ordinal);
+        Assert.Contains("GITHUB_PRIVATE_KEY", errors, StringComparison.Ordinal);
+        Assert.Contains("GITHUB_WEBHOOK_SECRET is required", errors, StringComparison.Ordinal);
+        Assert.Contains("ENCRYPTION_KEY", errors, StringComparison.Ordinal);
+        Assert.DoesNotContain("supersecretgarbage", errors, StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2", errors, StringComparison.Ordinal);
+        Assert.DoesNotContain("dG9vLXNob3J0", errors, StringComparison.Ordinal);
+        Assert.Empty(process.StandardOutput);
+    }
+
+    [Fact]
+    public async Task Healthcheck_verb_exits_0_for_healthy_and_1_for_absent_server()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        var port = ReviewBotProcess.FreePort();
+        var env = ReviewBotProcess.BaseEnvironment(db.ConnectionString, port);
+        await using var server = ReviewBotProcess.Start(env);
+        await server.WaitForHealthyAsync(TimeSpan.FromSeconds(30));
+
+        await using (var healthy = ReviewBotProcess.Start(env, "healthcheck"))
+        {
+            Assert.Equal(0, await healthy.WaitForExitAsync(TimeSpan.FromSeconds(10)));
+        }
+
+        var absent = $"http://127.0.0.1:{ReviewBotProcess.FreePort()}/health";
+        await using (var unreachable = ReviewBotProcess.Start(env, "healthcheck", "--url", absent))
+        {
+            Assert.Equal(1, await unreachable.WaitForExitAsync(TimeSpan.FromSeconds(10)));
+        }
+    }
+}

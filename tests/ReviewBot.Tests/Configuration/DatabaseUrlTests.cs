@@ -1,0 +1,68 @@
+using Npgsql;
+using ReviewBot.Configuration;
+
+namespace ReviewBot.Tests.Configuration;
+
+public sealed class DatabaseUrlTests
+{
+    [Fact]
+    public void TryParse_reads_url_form_with_escaped_password_port_database_and_sslmode()
+    {
+        Assert.True(DatabaseUrl.TryParse("postgres://bot:p%40ss%3Aword@db.example.com:6543/reviews?sslmode=verify-full", out var cs, out _));
+        var b = new NpgsqlConnectionStringBuilder(cs);
+
+        Assert.Equal("db.example.com", b.Host);
+        Assert.Equal(6543, b.Port);
+        Assert.Equal("reviews", b.Database);
+        Assert.Equal("bot", b.Username);
+        Assert.Equal("p@ss:word", b.Password);
+        Assert.Equal(SslMode.VerifyFull, b.SslMode);
+    }
+
+    [Fact]
+    public void TryParse_accepts_postgresql_scheme_and_default_port()
+    {
+        Assert.True(DatabaseUrl.TryParse("postgresql://u@localhost/db", out var cs, out _));
+        var b = new NpgsqlConnectionStringBuilder(cs);
+
+        Assert.Equal(5432, b.Port);
+        Assert.Equal("u", b.Username);
+        Assert.Null(b.Password);
+    }
+
+    [Fact]
+    public void TryParse_accepts_ipv6_host()
+    {
+        Assert.True(DatabaseUrl.TryParse("postgres://u:p@[::1]:5433/db", out var cs, out _));
+        Assert.Equal("::1", new NpgsqlConnectionStringBuilder(cs).Host);
+    }
+
+    [Fact]
+    public void TryParse_accepts_npgsql_connection_string()
+    {
+        Assert.True(DatabaseUrl.TryParse("Host=pg;Port=5433;Username=u;Password=secret;Database=d;Maximum Pool Size=20", out var cs, out _));
+        var b = new NpgsqlConnectionStringBuilder(cs);
+
+        Assert.Equal("pg", b.Host);
+        Assert.Equal(20, b.MaxPoolSize);
+        Assert.Equal("secret", b.Password);
+    }
+
+    [Theory]
+    [InlineData("Host=x;Bogus=1")]
+    [InlineData("postgres://u:secretpw@host/db?sslmode=sometimes")]
+    [InlineData("Port=5432")]
+    public void TryParse_rejects_invalid_values_without_quoting_them(string value)
+    {
+        Assert.False(DatabaseUrl.TryParse(value, out _, out var error));
+        Assert.StartsWith("DATABASE_URL", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("secretpw", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Describe_masks_password()
+    {
+        DatabaseUrl.TryParse("postgres://u:topsecret@h/db", out var cs, out _);
+        Assert.DoesNotContain("topsecret", DatabaseUrl.Describe(cs), StringComparison.Ordinal);
+    }
+}
