@@ -62,3 +62,34 @@ internal interface ILlmClientFactory
     // Asks the provider's list-models endpoint whether the key is accepted.
     Task<KeyValidation> ValidateKeyAsync(LlmProvider provider, string apiKey, CancellationToken cancellationToken);
 }
+
+// JsonSchema is the schema of the one JSON object wanted (OpenAI json_schema strict subset: every
+// property required, additionalProperties false), which each provider sends in its own way.
+internal sealed record LlmCompletionRequest(
+    string Model,
+    string SystemPrompt,
+    string UserPrompt,
+    string SchemaName,
+    System.Text.Json.JsonElement JsonSchema,
+    int MaxOutputTokens);
+
+internal enum LlmOutcome
+{
+    Success,
+    KeyRejected,     // permanent: the key was refused
+    QuotaExhausted,  // permanent: billing/quota, its own message
+    Transient,       // 429, 5xx, Anthropic 529, timeouts: retry after RetryAfter (or backoff)
+    Refused,         // the model refused; retried once by the caller, then reported
+    Truncated,       // length / max_tokens; retried once, then reported
+    InvalidOutput,   // not the JSON asked for; retried once, then reported
+    ModelNotFound,   // permanent: the configured model does not exist for this key
+    BadRequest,      // permanent: the provider rejected the request itself
+}
+
+internal sealed record LlmCompletion(
+    LlmOutcome Outcome,
+    string? Json,
+    int InputTokens,
+    int OutputTokens,
+    string? Message = null,
+    TimeSpan? RetryAfter = null);
