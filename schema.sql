@@ -14,6 +14,10 @@ CREATE TABLE IF NOT EXISTS installations (
     account_login text NOT NULL DEFAULT '',
     account_type  text NOT NULL DEFAULT '',        -- User | Organization
     suspended_at  timestamptz,                     -- set by installation.suspend; reviews pause
+    -- Review jobs of this installation now processing, on any replica. Claiming a job increments it
+    -- under the row lock only while it is below REVIEW_CONCURRENCY_PER_INSTALLATION, which is what
+    -- makes that limit hold across replicas (Jobs/JobSql.cs).
+    running       integer NOT NULL DEFAULT 0 CHECK (running >= 0),
     created_at    timestamptz NOT NULL DEFAULT now(),
     updated_at    timestamptz NOT NULL DEFAULT now()
 );
@@ -79,8 +83,12 @@ CREATE TABLE IF NOT EXISTS review_jobs (
     attempts         integer NOT NULL DEFAULT 0,
     max_attempts     integer NOT NULL DEFAULT 3,
     run_after        timestamptz NOT NULL DEFAULT now(),
-    lease_owner      text,
+    lease_owner      text,                         -- "host/pid/key" of the worker process holding it
+    -- The session-level advisory lock key its owner holds while alive: when the owner's connection
+    -- dies (kill -9, crash), Postgres releases the lock and the job is recognisably orphaned.
+    lease_key        bigint,
     lease_expires_at timestamptz,
+    heartbeat_at     timestamptz,                  -- renewed every second or so while it runs
     check_run_id     bigint,
     review_id        bigint,
     reviewed_from_sha text,                        -- base of an incremental review (compare API), null for a full one

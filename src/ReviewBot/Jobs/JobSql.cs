@@ -21,6 +21,243 @@ internal static class JobSql
     // Queue: claiming, leases, completion, retries, recovery, pruning.
     // ---------------------------------------------------------------------------------------------
 
+    // Step 1 of a claim: lock candidate jobs. One per installation (its oldest runnable job), the
+    // installations with the fewest running reviews first, so a quiet installation's first review never
+    // waits behind a busy installation's backlog for more than one job slot.
+    public const string JobLockCandidates =
+        """
+        WITH candidates AS (
+            SELECT DISTINCT ON (j.installation_id) j.id, j.installation_id, j.run_after
+            FROM review_jobs j
+            WHERE j.status = 'pending' AND j.run_after <= now()
+            ORDER BY j.installation_id, j.run_after, j.id
+        )
+        SELECT j.id, j.installation_id
+        FROM candidates c
+        JOIN installations i ON i.id = c.installation_id
+        JOIN review_jobs j ON j.id = c.id
+        WHERE i.running < $1 AND i.suspended_at IS NULL AND j.status = 'pending'
+        ORDER BY i.running, c.run_after, c.id
+        LIMIT $2
+        -- SKIP LOCKED: a job another replica is claiming right now is passed over, never claimed twice.
+        FOR UPDATE OF j SKIP LOCKED
+        """;
 
+    // Step 2 of a claim, same transaction: take a slot on each installation and start the jobs.
+    // The slot is a row-locked increment whose WHERE is re-checked against the committed value
+    // (READ COMMITTED re-evaluation), so REVIEW_CONCURRENCY_PER_INSTALLATION holds across replicas.
+    // $1 installation ids, $2 per-installation limit, $3 job ids (pairs with $1), $4 owner, $5 lease key, $6 lease seconds.
+    public const string JobClaim =
+        """
+        WITH slots AS (
+            UPDATE installations
+            SET running = running + 1, updated_at = now()
+            WHERE id = ANY($1) AND running < $2 AND suspended_at IS NULL
+            RETURNING id
+        )
+        UPDATE review_jobs j
+        SET status = 'processing',
+            lease_owner = $4,
+            lease_key = $5,
+            lease_expires_at = now() + $6 * interval '1 second',
+            heartbeat_at = now(),
+            attempts = j.attempts + 1,
+            updated_at = now()
+        FROM slots s
+        WHERE j.id = ANY($3) AND j.installation_id = s.id AND j.status = 'pending'
+        RETURNING j.id, j.installation_id, j.repo_id, j.repo_full_name, j.pr_number, j.pr_title, j.commit_sha,
+                  j.base_branch, j.trigger, j.run_id, j.delivery_id, j.attempts, j.max_attempts, j.check_run_id, j.created_at
+        """;
 
+    // Renews every lease this process holds in one statement; a job missing from the result has been
+    // taken from us (lease expired and recovered elsewhere) and must stop at once.
+    public const string JobHeartbeat =
+        """
+        UPDATE review_jobs
+        SET heartbeat_at = now(), lease_expires_at = now() + $2 * interval '1 second'
+        WHERE lease_owner = $1 AND status = 'processing'
+        RETURNING id
+        """;
+
+    // A running job is orphaned when its lease expired, or when its owner's session-level advisory lock
+    // is gone (the owner's connection died: kill -9, crash, OOM) and it has missed heartbeats for $1 ms.
+    // The heartbeat condition keeps a live owner whose lock connection merely blipped from losing its jobs.
+    public const string JobRecoverOrphans =
+        """
+        WITH orphans AS (
+            SELECT j.id, j.installation_id
+            FROM review_jobs j
+            WHERE j.status = 'processing'
+              AND (j.lease_expires_at < now()
+                   OR (j.heartbeat_at < now() - $1 * interval '1 millisecond'
+                       AND NOT EXISTS (
+                           -- A bigint advisory lock shows in pg_locks split: classid is the high half, objid the low half.
+                           SELECT 1
+                           FROM pg_locks l
+                           WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+                             AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                             AND ((l.classid::bigint << 32) | l.objid::bigint) = j.lease_key)))
+            FOR UPDATE OF j SKIP LOCKED
+        ),
+        slots AS (
+            UPDATE installations i
+            SET running = greatest(i.running - o.n, 0)
+            FROM (SELECT installation_id, count(*)::int AS n FROM orphans GROUP BY installation_id) o
+            WHERE i.id = o.installation_id
+        )
+        UPDATE review_jobs j
+        SET status = 'pending', lease_owner = NULL, lease_key = NULL, lease_expires_at = NULL,
+            heartbeat_at = NULL, run_after = now(), updated_at = now()
+        FROM orphans o
+        WHERE j.id = o.id
+        RETURNING j.id
+        """;
+
+    // Finishes a job this worker still owns and frees its installation slot. Returns 1, or 0 when the
+    // lease was lost (another worker owns the job now and will finish it).
+    // $1 id, $2 owner, $3 status, $4 conclusion, $5 error, $6 review id, $7 input tokens, $8 output tokens,
+    // $9 comments posted, $10 comments unanchored.
+    public const string JobComplete =
+        """
+        WITH done AS (
+            UPDATE review_jobs
+            SET status = $3, conclusion = $4, error_message = $5, review_id = coalesce($6, review_id),
+                input_tokens = input_tokens + $7, output_tokens = output_tokens + $8,
+                comments_posted = $9, comments_unanchored = $10,
+                completed_at = now(), lease_owner = NULL, lease_key = NULL, lease_expires_at = NULL,
+                heartbeat_at = NULL, updated_at = now()
+            WHERE id = $1 AND lease_owner = $2 AND status = 'processing'
+            RETURNING installation_id
+        ),
+        slot AS (
+            UPDATE installations i SET running = greatest(i.running - 1, 0) FROM done WHERE i.id = done.installation_id
+        )
+        SELECT count(*)::int FROM done
+        """;
+
+    // Puts a job this worker owns back in the queue. $3 delay in ms (added to the database's clock, so
+    // replicas with skewed clocks still honour Retry-After), $4 error message (kept for the
+    // settings API), $5 attempts to refund (1 when the attempt does not count: shutdown hand-back,
+    // budget deferral), $6 input tokens, $7 output tokens spent on the attempt.
+    public const string JobRelease =
+        """
+        WITH released AS (
+            UPDATE review_jobs
+            SET status = 'pending', run_after = now() + $3 * interval '1 millisecond', error_message = coalesce($4, error_message),
+                attempts = greatest(attempts - $5, 0),
+                input_tokens = input_tokens + $6, output_tokens = output_tokens + $7,
+                lease_owner = NULL, lease_key = NULL, lease_expires_at = NULL, heartbeat_at = NULL, updated_at = now()
+            WHERE id = $1 AND lease_owner = $2 AND status = 'processing'
+            RETURNING installation_id
+        ),
+        slot AS (
+            UPDATE installations i SET running = greatest(i.running - 1, 0) FROM released WHERE i.id = released.installation_id
+        )
+        SELECT count(*)::int FROM released
+        """;
+
+    public const string JobSetCheckRun =
+        """
+        UPDATE review_jobs SET check_run_id = $3, updated_at = now()
+        WHERE id = $1 AND lease_owner = $2
+        """;
+
+    // Budget per installation (reviews per hour), step 1: serialize budget decisions of one
+    // installation across replicas on its row.
+    public const string InstallationLockForBudget =
+        """
+        SELECT id FROM installations WHERE id = $1 FOR UPDATE
+        """;
+
+    // Step 2: when the $2-th most recent review start in the last hour exists, the budget is spent
+    // until that start is an hour old.
+    public const string JobBudgetNextSlot =
+        """
+        SELECT started_at + interval '1 hour' - now()
+        FROM review_jobs
+        WHERE installation_id = $1 AND id <> $3 AND started_at > now() - interval '1 hour'
+        ORDER BY started_at DESC
+        OFFSET $2 - 1
+        LIMIT 1
+        """;
+
+    public const string JobMarkStarted =
+        """
+        UPDATE review_jobs SET started_at = coalesce(started_at, now()), updated_at = now()
+        WHERE id = $1 AND lease_owner = $2
+        """;
+
+    // The newest job of the same pull request, when it is for another SHA: the running job is stale.
+    public const string JobFindNewerForPullRequest =
+        """
+        SELECT commit_sha
+        FROM review_jobs
+        WHERE repo_id = $1 AND pr_number = $2 AND id > $3 AND commit_sha <> $4
+          AND status IN ('pending', 'processing', 'completed')
+        ORDER BY id DESC
+        LIMIT 1
+        """;
+
+    // The last SHA of this pull request that got a review posted: the base of an incremental review.
+    public const string JobLastReviewedSha =
+        """
+        SELECT commit_sha
+        FROM review_jobs
+        WHERE repo_id = $1 AND pr_number = $2 AND id < $3 AND status = 'completed'
+          AND conclusion IN ('success', 'neutral') AND commit_sha <> $4
+        ORDER BY completed_at DESC
+        LIMIT 1
+        """;
+
+    // When the next pending job becomes runnable (retries, budget): the dispatcher sleeps until then.
+    public const string JobNextRunAfter =
+        """
+        SELECT min(run_after) - now() FROM review_jobs WHERE status = 'pending'
+        """;
+
+    // Jobs of installations the webhook never told us about (ReviewBot deployed after the App was
+    // installed) still need an installations row to be claimable.
+    public const string InstallationInsertMissingForPendingJobs =
+        """
+        INSERT INTO installations (id)
+        SELECT DISTINCT installation_id FROM review_jobs WHERE status = 'pending'
+        ON CONFLICT (id) DO NOTHING
+        """;
+
+    // Repairs drift in installations.running, step 1: lock the rows that look wrong...
+    public const string InstallationLockDrifted =
+        """
+        SELECT i.id
+        FROM installations i
+        WHERE i.running <> (SELECT count(*) FROM review_jobs j WHERE j.installation_id = i.id AND j.status = 'processing')
+        ORDER BY i.id
+        FOR UPDATE OF i
+        """;
+
+    // ...step 2, a new statement and so a new snapshot taken after the locks: no claim can commit in
+    // between, so the recount is exact.
+    public const string InstallationRecountRunning =
+        """
+        UPDATE installations i
+        SET running = (SELECT count(*) FROM review_jobs j WHERE j.installation_id = i.id AND j.status = 'processing')
+        WHERE i.id = ANY($1)
+        """;
+
+    // Pruning works in bounded batches so it never holds many row locks at once.
+    public const string JobDeleteFinishedBefore =
+        """
+        DELETE FROM review_jobs
+        WHERE id IN (
+            SELECT id FROM review_jobs
+            WHERE completed_at < now() - $1 * interval '1 day'
+              AND status IN ('completed', 'failed', 'cancelled', 'superseded')
+            LIMIT $2)
+        """;
+
+    public const string DeliveryDeleteBefore =
+        """
+        DELETE FROM webhook_deliveries
+        WHERE delivery_id IN (
+            SELECT delivery_id FROM webhook_deliveries WHERE received_at < now() - $1 * interval '1 day' LIMIT $2)
+        """;
 }

@@ -1,7 +1,10 @@
 using Npgsql;
+using NpgsqlTypes;
 
 namespace ReviewBot.Jobs;
 
+// The review job queue in PostgreSQL. All SQL is in JobSql; this class only binds parameters and
+// reads rows. PostgreSQL is the source of truth: nothing here caches job state.
 internal sealed class JobStore(NpgsqlDataSource dataSource)
 {
     public async Task<(long Pending, long Processing)> CountByStatusAsync(CancellationToken cancellationToken)
@@ -11,4 +14,261 @@ internal sealed class JobStore(NpgsqlDataSource dataSource)
         await reader.ReadAsync(cancellationToken);
         return (reader.GetInt64(0), reader.GetInt64(1));
     }
+
+    public async Task<IReadOnlyList<ClaimedJob>> ClaimAsync(int max, int perInstallationLimit, WorkerIdentity worker, int leaseSeconds, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+
+        var jobIds = new List<long>();
+        var installationIds = new List<long>();
+        await using (var lockCandidates = new NpgsqlCommand(JobSql.JobLockCandidates, connection, transaction))
+        {
+            lockCandidates.Parameters.Add(new NpgsqlParameter<int> { TypedValue = perInstallationLimit });
+            lockCandidates.Parameters.Add(new NpgsqlParameter<int> { TypedValue = max });
+            await using var reader = await lockCandidates.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                jobIds.Add(reader.GetInt64(0));
+                installationIds.Add(reader.GetInt64(1));
+            }
+        }
+
+        if (jobIds.Count == 0)
+        {
+            await transaction.RollbackAsync(cancellationToken);
+            return [];
+        }
+
+        var claimed = new List<ClaimedJob>(jobIds.Count);
+        await using (var claim = new NpgsqlCommand(JobSql.JobClaim, connection, transaction))
+        {
+            claim.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. installationIds] });
+            claim.Parameters.Add(new NpgsqlParameter<int> { TypedValue = perInstallationLimit });
+            claim.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. jobIds] });
+            claim.Parameters.Add(new NpgsqlParameter<string> { TypedValue = worker.Owner });
+            claim.Parameters.Add(new NpgsqlParameter<long> { TypedValue = worker.LeaseKey });
+            claim.Parameters.Add(new NpgsqlParameter<int> { TypedValue = leaseSeconds });
+            await using var reader = await claim.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                claimed.Add(new ClaimedJob(
+                    Id: reader.GetInt64(0),
+                    InstallationId: reader.GetInt64(1),
+                    RepoId: reader.GetInt64(2),
+                    RepoFullName: reader.GetString(3),
+                    PrNumber: reader.GetInt32(4),
+                    PrTitle: reader.GetString(5),
+                    CommitSha: reader.GetString(6),
+                    BaseBranch: reader.GetString(7),
+                    Trigger: reader.GetString(8),
+                    RunId: reader.IsDBNull(9) ? null : reader.GetString(9),
+                    DeliveryId: reader.IsDBNull(10) ? null : reader.GetString(10),
+                    Attempts: reader.GetInt32(11),
+                    MaxAttempts: reader.GetInt32(12),
+                    CheckRunId: reader.IsDBNull(13) ? null : reader.GetInt64(13),
+                    CreatedAt: reader.GetFieldValue<DateTimeOffset>(14)));
+            }
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        // Keep claim order (fairest first) for the dispatcher.
+        return [.. claimed.OrderBy(j => jobIds.IndexOf(j.Id))];
+    }
+
+    public async Task<HashSet<long>> HeartbeatAsync(WorkerIdentity worker, int leaseSeconds, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(JobSql.JobHeartbeat);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = worker.Owner });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = leaseSeconds });
+        var owned = new HashSet<long>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            owned.Add(reader.GetInt64(0));
+        }
+
+        return owned;
+    }
+
+    public async Task<IReadOnlyList<long>> RecoverOrphansAsync(TimeSpan grace, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(JobSql.JobRecoverOrphans);
+        command.Parameters.Add(new NpgsqlParameter<double> { TypedValue = grace.TotalMilliseconds });
+        var recovered = new List<long>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            recovered.Add(reader.GetInt64(0));
+        }
+
+        return recovered;
+    }
+
+    public async Task<bool> CompleteAsync(
+        ClaimedJob job, WorkerIdentity worker, string status, string? conclusion, string? error,
+        long? reviewId, int inputTokens, int outputTokens, int commentsPosted, int commentsUnanchored,
+        CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(JobSql.JobComplete);
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = job.Id });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = worker.Owner });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = status });
+        command.Parameters.Add(Text(conclusion));
+        command.Parameters.Add(Text(error));
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Bigint, Value = (object?)reviewId ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = inputTokens });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = outputTokens });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = commentsPosted });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = commentsUnanchored });
+        return (int)(await command.ExecuteScalarAsync(cancellationToken))! == 1;
+    }
+
+    public async Task<bool> ReleaseAsync(
+        ClaimedJob job, WorkerIdentity worker, TimeSpan delay, string? error, bool refundAttempt,
+        int inputTokens, int outputTokens, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(JobSql.JobRelease);
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = job.Id });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = worker.Owner });
+        command.Parameters.Add(new NpgsqlParameter<double> { TypedValue = Math.Max(0, delay.TotalMilliseconds) });
+        command.Parameters.Add(Text(error));
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = refundAttempt ? 1 : 0 });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = inputTokens });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = outputTokens });
+        return (int)(await command.ExecuteScalarAsync(cancellationToken))! == 1;
+    }
+
+    public async Task SetCheckRunAsync(ClaimedJob job, WorkerIdentity worker, long checkRunId, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(JobSql.JobSetCheckRun);
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = job.Id });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = worker.Owner });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = checkRunId });
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    // Starts the job's review within the installation's hourly budget. Returns null when it may start
+    // now (started_at recorded), otherwise how long until a slot frees.
+    public async Task<TimeSpan?> TryStartWithinBudgetAsync(ClaimedJob job, WorkerIdentity worker, int reviewsPerHour, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var lockRow = new NpgsqlCommand(JobSql.InstallationLockForBudget, connection, transaction))
+        {
+            lockRow.Parameters.Add(new NpgsqlParameter<long> { TypedValue = job.InstallationId });
+            await lockRow.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await using (var next = new NpgsqlCommand(JobSql.JobBudgetNextSlot, connection, transaction))
+        {
+            next.Parameters.Add(new NpgsqlParameter<long> { TypedValue = job.InstallationId });
+            next.Parameters.Add(new NpgsqlParameter<int> { TypedValue = Math.Max(1, reviewsPerHour) });
+            next.Parameters.Add(new NpgsqlParameter<long> { TypedValue = job.Id });
+            if (await next.ExecuteScalarAsync(cancellationToken) is TimeSpan wait && wait > TimeSpan.Zero)
+            {
+                await transaction.RollbackAsync(cancellationToken);
+                return wait;
+            }
+        }
+
+        await using (var start = new NpgsqlCommand(JobSql.JobMarkStarted, connection, transaction))
+        {
+            start.Parameters.Add(new NpgsqlParameter<long> { TypedValue = job.Id });
+            start.Parameters.Add(new NpgsqlParameter<string> { TypedValue = worker.Owner });
+            await start.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return null;
+    }
+
+    public async Task<string?> FindNewerShaAsync(ClaimedJob job, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(JobSql.JobFindNewerForPullRequest);
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = job.RepoId });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = job.PrNumber });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = job.Id });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = job.CommitSha });
+        return await command.ExecuteScalarAsync(cancellationToken) as string;
+    }
+
+    public async Task<string?> LastReviewedShaAsync(ClaimedJob job, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(JobSql.JobLastReviewedSha);
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = job.RepoId });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = job.PrNumber });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = job.Id });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = job.CommitSha });
+        return await command.ExecuteScalarAsync(cancellationToken) as string;
+    }
+
+    public async Task<TimeSpan?> NextRunAfterAsync(CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(JobSql.JobNextRunAfter);
+        return await command.ExecuteScalarAsync(cancellationToken) is TimeSpan wait ? wait : null;
+    }
+
+    public async Task<int> InsertMissingInstallationsAsync(CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(JobSql.InstallationInsertMissingForPendingJobs);
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<int> RepairRunningCountsAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var drifted = new List<long>();
+        await using (var lockRows = new NpgsqlCommand(JobSql.InstallationLockDrifted, connection, transaction))
+        await using (var reader = await lockRows.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                drifted.Add(reader.GetInt64(0));
+            }
+        }
+
+        if (drifted.Count > 0)
+        {
+            await using var recount = new NpgsqlCommand(JobSql.InstallationRecountRunning, connection, transaction);
+            recount.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. drifted] });
+            await recount.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return drifted.Count;
+    }
+
+    public async Task<(int Jobs, int Deliveries)> PruneAsync(int jobRetentionDays, int deliveryRetentionDays, CancellationToken cancellationToken)
+    {
+        const int batch = 5000;
+        var jobs = 0;
+        var deliveries = 0;
+        int deleted;
+        do
+        {
+            await using var command = dataSource.CreateCommand(JobSql.JobDeleteFinishedBefore);
+            command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = jobRetentionDays });
+            command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = batch });
+            deleted = await command.ExecuteNonQueryAsync(cancellationToken);
+            jobs += deleted;
+        }
+        while (deleted == batch);
+
+        do
+        {
+            await using var command = dataSource.CreateCommand(JobSql.DeliveryDeleteBefore);
+            command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = deliveryRetentionDays });
+            command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = batch });
+            deleted = await command.ExecuteNonQueryAsync(cancellationToken);
+            deliveries += deleted;
+        }
+        while (deleted == batch);
+
+        return (jobs, deliveries);
+    }
+
+    private static NpgsqlParameter Text(string? value) =>
+        new() { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)value ?? DBNull.Value };
 }

@@ -1,0 +1,29 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace ReviewBot.Jobs;
+
+internal static class JobsExtensions
+{
+    // The queue machinery. What a job does is the IJobHandler registered beside it.
+    public static WebApplicationBuilder AddJobs(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.TryAddSingleton<JobQueueTuning>();
+        services.AddSingleton<WorkerIdentity>();
+        services.AddSingleton<JobSignal>();
+        services.AddSingleton<RunningJobs>();
+        services.AddSingleton<JobRunner>();
+
+        // Registration order is shutdown order reversed: the dispatcher drains first, while presence
+        // (the advisory lock) and lease renewal keep the in-flight jobs ours until it is done.
+        services.AddSingleton<JobPresence>();
+        services.AddHostedService(sp => sp.GetRequiredService<JobPresence>());
+        services.AddSingleton<LeaseKeeper>();
+        services.AddHostedService(sp => sp.GetRequiredService<LeaseKeeper>());
+        services.AddSingleton<JobMaintenance>();
+        services.AddHostedService(sp => sp.GetRequiredService<JobMaintenance>());
+        services.AddSingleton<JobDispatcher>();
+        services.AddHostedService(sp => sp.GetRequiredService<JobDispatcher>());
+        return builder;
+    }
+}

@@ -1,0 +1,307 @@
+using System.Collections.Concurrent;
+using Npgsql;
+using ReviewBot.IntegrationTests.Infrastructure;
+using ReviewBot.Jobs;
+
+namespace ReviewBot.IntegrationTests.Jobs;
+
+public sealed class JobStoreTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Claim_by_concurrent_workers_never_hands_one_job_to_two()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        for (var i = 0; i < 200; i++)
+        {
+            await JobSeed.InsertAsync(db, installationId: 1 + (i % 40), pr: i, sha: $"sha{i}");
+        }
+
+        // Four "replicas", each with its own connection pool.
+        var claimed = new ConcurrentBag<long>();
+        var replicas = Enumerable.Range(0, 4).Select(async _ =>
+        {
+            await using var dataSource = new NpgsqlSlimDataSourceBuilder(db.ConnectionString).EnableArrays().Build();
+            var store = new JobStore(dataSource);
+            var worker = new WorkerIdentity();
+            while (true)
+            {
+                var jobs = await store.ClaimAsync(7, 1000, worker, 60, Ct);
+                if (jobs.Count == 0 && await db.ScalarAsync<long>("SELECT count(*) FROM review_jobs WHERE status = 'pending'") == 0)
+                {
+                    break;
+                }
+
+                foreach (var job in jobs)
+                {
+                    claimed.Add(job.Id);
+                    Assert.True(await store.CompleteAsync(job, worker, "completed", "success", null, null, 0, 0, 0, 0, Ct));
+                }
+            }
+        });
+        await Task.WhenAll(replicas);
+
+        Assert.Equal(200, claimed.Count);
+        Assert.Equal(200, claimed.Distinct().Count());
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT coalesce(sum(running), 0) FROM installations"));
+    }
+
+    [Fact]
+    public async Task Claim_holds_the_per_installation_limit_across_replicas()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        for (var i = 0; i < 30; i++)
+        {
+            await JobSeed.InsertAsync(db, installationId: 7, pr: i, sha: $"s{i}");
+        }
+
+        var maxRunning = 0;
+        var running = 0;
+        var gate = new Lock();
+        var replicas = Enumerable.Range(0, 3).Select(async _ =>
+        {
+            await using var dataSource = new NpgsqlSlimDataSourceBuilder(db.ConnectionString).EnableArrays().Build();
+            var store = new JobStore(dataSource);
+            var worker = new WorkerIdentity();
+            var idle = 0;
+            while (idle < 20)
+            {
+                var jobs = await store.ClaimAsync(5, 2, worker, 60, Ct);
+                if (jobs.Count == 0)
+                {
+                    idle++;
+                    await Task.Yield();
+                    continue;
+                }
+
+                idle = 0;
+                lock (gate)
+                {
+                    running += jobs.Count;
+                    maxRunning = Math.Max(maxRunning, running);
+                }
+
+                await Task.Delay(5, Ct);
+                foreach (var job in jobs)
+                {
+                    lock (gate)
+                    {
+                        running--;
+                    }
+
+                    await store.CompleteAsync(job, worker, "completed", "success", null, null, 0, 0, 0, 0, Ct);
+                }
+            }
+        });
+        await Task.WhenAll(replicas);
+
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM review_jobs WHERE status <> 'completed'"));
+        Assert.InRange(maxRunning, 1, 2);
+    }
+
+    [Fact]
+    public async Task Claim_gives_a_quiet_installation_the_next_slot_before_a_busy_backlog()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        var old = DateTimeOffset.UtcNow.AddMinutes(-30);
+        for (var i = 0; i < 100; i++)
+        {
+            await JobSeed.InsertAsync(db, installationId: 1, pr: i, sha: $"busy{i}", createdAt: old.AddSeconds(i));
+        }
+
+        var quiet = await JobSeed.InsertAsync(db, installationId: 2, pr: 1, sha: "quiet");
+        var store = new JobStore(db.DataSource);
+        var worker = new WorkerIdentity();
+
+        var first = Assert.Single(await store.ClaimAsync(1, 4, worker, 60, Ct));
+        Assert.Equal(1, first.InstallationId);
+
+        // The busy installation has one running review and may run more (limit 4), but the quiet
+        // installation, with none running, comes first.
+        var second = Assert.Single(await store.ClaimAsync(1, 4, worker, 60, Ct));
+        Assert.Equal(quiet, second.Id);
+    }
+
+    [Fact]
+    public async Task Claim_skips_suspended_installations_and_future_run_after()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await JobSeed.InsertAsync(db, installationId: 3, pr: 1, sha: "a");
+        await db.ExecuteAsync("UPDATE installations SET suspended_at = now() WHERE id = 3");
+        var later = await JobSeed.InsertAsync(db, installationId: 4, pr: 1, sha: "b");
+        await db.ExecuteAsync("UPDATE review_jobs SET run_after = now() + interval '1 hour' WHERE id = $1", later);
+
+        Assert.Empty(await new JobStore(db.DataSource).ClaimAsync(10, 1, new WorkerIdentity(), 60, Ct));
+    }
+
+    [Fact]
+    public async Task Orphans_of_a_dead_worker_are_recovered_but_a_live_worker_keeps_its_jobs()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        var deadJob = await JobSeed.InsertAsync(db, installationId: 10, pr: 1, sha: "dead");
+        var liveJob = await JobSeed.InsertAsync(db, installationId: 11, pr: 1, sha: "live");
+        var store = new JobStore(db.DataSource);
+        var dead = new WorkerIdentity();
+        var live = new WorkerIdentity();
+
+        // Each worker holds its presence lock on its own connection, as JobPresence does.
+        var deadConnection = await HoldLockAsync(db, dead);
+        await using var liveConnection = await HoldLockAsync(db, live);
+        Assert.Single(await store.ClaimAsync(1, 1, dead, 60, Ct));
+        Assert.Single(await store.ClaimAsync(1, 1, live, 60, Ct));
+        await db.ExecuteAsync("UPDATE review_jobs SET heartbeat_at = now() - interval '10 seconds'");
+
+        // While both are alive nothing is recovered, however old the heartbeats.
+        Assert.Empty(await store.RecoverOrphansAsync(TimeSpan.FromSeconds(2), Ct));
+
+        // The dead worker's session ends (as when its process is killed): its lock is released.
+        await deadConnection.DisposeAsync();
+        NpgsqlConnection.ClearPool(deadConnection);
+
+        var recovered = await PollAsync(() => store.RecoverOrphansAsync(TimeSpan.FromSeconds(2), Ct), r => r.Count > 0);
+        Assert.Equal([deadJob], recovered);
+        Assert.Equal("pending", await JobSeed.StatusAsync(db, deadJob));
+        Assert.Equal("processing", await JobSeed.StatusAsync(db, liveJob));
+        Assert.Equal(0, await db.ScalarAsync<int>("SELECT running FROM installations WHERE id = 10"));
+    }
+
+    [Fact]
+    public async Task Orphan_with_recent_heartbeat_is_not_recovered_even_without_its_lock()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await JobSeed.InsertAsync(db, installationId: 12, pr: 1, sha: "blip");
+        var store = new JobStore(db.DataSource);
+        var worker = new WorkerIdentity();
+        Assert.Single(await store.ClaimAsync(1, 1, worker, 60, Ct));
+
+        // No lock held (its lock connection blipped) but heartbeats are fresh: still ours.
+        await store.HeartbeatAsync(worker, 60, Ct);
+        Assert.Empty(await store.RecoverOrphansAsync(TimeSpan.FromSeconds(5), Ct));
+    }
+
+    [Fact]
+    public async Task Expired_lease_is_recovered_and_the_old_owner_can_no_longer_finish()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await JobSeed.InsertAsync(db, installationId: 13, pr: 1, sha: "x");
+        var store = new JobStore(db.DataSource);
+        var first = new WorkerIdentity();
+        await using var firstLock = await HoldLockAsync(db, first);
+        var job = Assert.Single(await store.ClaimAsync(1, 1, first, 60, Ct));
+        await db.ExecuteAsync("UPDATE review_jobs SET lease_expires_at = now() - interval '1 second'");
+
+        Assert.Single(await store.RecoverOrphansAsync(TimeSpan.FromSeconds(2), Ct));
+        var second = new WorkerIdentity();
+        var again = Assert.Single(await store.ClaimAsync(1, 1, second, 60, Ct));
+        Assert.Equal(job.Id, again.Id);
+        Assert.Equal(2, again.Attempts);
+
+        Assert.False(await store.CompleteAsync(job, first, "completed", "success", null, null, 0, 0, 0, 0, Ct));
+        Assert.Empty(await store.HeartbeatAsync(first, 60, Ct));
+        Assert.True(await store.CompleteAsync(again, second, "completed", "success", null, null, 0, 0, 0, 0, Ct));
+    }
+
+    [Fact]
+    public async Task Release_puts_the_job_back_no_earlier_than_the_delay_and_refunds_when_asked()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await JobSeed.InsertAsync(db, installationId: 14, pr: 1, sha: "r");
+        var store = new JobStore(db.DataSource);
+        var worker = new WorkerIdentity();
+        var job = Assert.Single(await store.ClaimAsync(1, 1, worker, 60, Ct));
+
+        Assert.True(await store.ReleaseAsync(job, worker, TimeSpan.FromMinutes(5), "GitHub answered 502", refundAttempt: false, 10, 5, Ct));
+
+        Assert.Empty(await store.ClaimAsync(1, 1, worker, 60, Ct));
+        Assert.InRange(await db.ScalarAsync<double>("SELECT extract(epoch FROM run_after - now())::float8 FROM review_jobs"), 290, 301);
+        Assert.Equal(1, await db.ScalarAsync<int>("SELECT attempts FROM review_jobs"));
+        Assert.Equal("GitHub answered 502", await db.ScalarAsync<string>("SELECT error_message FROM review_jobs"));
+        Assert.Equal(0, await db.ScalarAsync<int>("SELECT running FROM installations WHERE id = 14"));
+
+        await db.ExecuteAsync("UPDATE review_jobs SET run_after = now()");
+        var again = Assert.Single(await store.ClaimAsync(1, 1, worker, 60, Ct));
+        Assert.True(await store.ReleaseAsync(again, worker, TimeSpan.Zero, null, refundAttempt: true, 0, 0, Ct));
+        Assert.Equal(1, await db.ScalarAsync<int>("SELECT attempts FROM review_jobs"));
+    }
+
+    [Fact]
+    public async Task Budget_defers_the_review_until_the_oldest_start_in_the_hour_ages_out()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        var store = new JobStore(db.DataSource);
+        var worker = new WorkerIdentity();
+        for (var i = 0; i < 2; i++)
+        {
+            var id = await JobSeed.InsertAsync(db, installationId: 15, pr: i, sha: $"b{i}");
+            await db.ExecuteAsync("UPDATE review_jobs SET status = 'completed', started_at = now() - $2 * interval '1 minute' WHERE id = $1", id, 50 - (i * 10));
+        }
+
+        await JobSeed.InsertAsync(db, installationId: 15, pr: 9, sha: "third");
+        var job = Assert.Single(await store.ClaimAsync(1, 1, worker, 60, Ct));
+
+        // Two reviews started 50 and 40 minutes ago; with two per hour the next slot opens in ~10 minutes.
+        var wait = await store.TryStartWithinBudgetAsync(job, worker, 2, Ct);
+        Assert.NotNull(wait);
+        Assert.InRange(wait.Value.TotalMinutes, 9.5, 10.5);
+
+        // With three per hour it starts now.
+        Assert.Null(await store.TryStartWithinBudgetAsync(job, worker, 3, Ct));
+        Assert.True(await db.ScalarAsync<bool>("SELECT started_at IS NOT NULL FROM review_jobs WHERE id = $1", job.Id));
+    }
+
+    [Fact]
+    public async Task Repair_fixes_a_drifted_running_count()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await JobSeed.InsertAsync(db, installationId: 16, pr: 1, sha: "d");
+        await db.ExecuteAsync("UPDATE installations SET running = 3 WHERE id = 16");
+        var store = new JobStore(db.DataSource);
+
+        Assert.Equal(1, await store.RepairRunningCountsAsync(Ct));
+        Assert.Equal(0, await db.ScalarAsync<int>("SELECT running FROM installations WHERE id = 16"));
+        Assert.Equal(0, await store.RepairRunningCountsAsync(Ct));
+    }
+
+    [Fact]
+    public async Task Prune_deletes_only_old_finished_jobs()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        var oldDone = await JobSeed.InsertAsync(db, installationId: 17, pr: 1, sha: "o");
+        var newDone = await JobSeed.InsertAsync(db, installationId: 17, pr: 2, sha: "n");
+        var pending = await JobSeed.InsertAsync(db, installationId: 17, pr: 3, sha: "p");
+        await db.ExecuteAsync("UPDATE review_jobs SET status = 'completed', completed_at = now() - interval '40 days' WHERE id = $1", oldDone);
+        await db.ExecuteAsync("UPDATE review_jobs SET status = 'completed', completed_at = now() - interval '1 day' WHERE id = $1", newDone);
+        await db.ExecuteAsync("INSERT INTO webhook_deliveries (delivery_id, event, outcome, received_at) VALUES ('old', 'ping', 'ignored', now() - interval '40 days'), ('new', 'ping', 'ignored', now())");
+
+        var (jobs, deliveries) = await new JobStore(db.DataSource).PruneAsync(30, 30, Ct);
+
+        Assert.Equal((1, 1), (jobs, deliveries));
+        Assert.Equal(2L, await db.ScalarAsync<long>("SELECT count(*) FROM review_jobs WHERE id = ANY($1)", new[] { newDone, pending }));
+    }
+
+    private static async Task<NpgsqlConnection> HoldLockAsync(TestDatabase db, WorkerIdentity worker)
+    {
+        var connection = new NpgsqlConnection(db.ConnectionString + ";Pooling=false");
+        await connection.OpenAsync(Ct);
+        await using var command = new NpgsqlCommand("SELECT pg_advisory_lock($1)", connection);
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = worker.LeaseKey });
+        await command.ExecuteNonQueryAsync(Ct);
+        return connection;
+    }
+
+    private static async Task<T> PollAsync<T>(Func<Task<T>> probe, Func<T, bool> done)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            var value = await probe();
+            if (done(value) || DateTime.UtcNow > deadline)
+            {
+                return value;
+            }
+
+            await Task.Delay(50, Ct);
+        }
+    }
+}
