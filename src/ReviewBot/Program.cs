@@ -1,6 +1,8 @@
 using ReviewBot.Configuration;
 using ReviewBot.Hosting;
+using ReviewBot.Llm;
 using ReviewBot.Observability;
+using ReviewBot.Review;
 
 return args.FirstOrDefault() switch
 {
@@ -8,6 +10,7 @@ return args.FirstOrDefault() switch
     "migrate" => await ServeCommand.MigrateAsync(BuildApp),
     "check-config" => CommandLine.CheckConfig(Console.Out, Console.Error),
     "healthcheck" => await CommandLine.HealthcheckAsync(args, Console.Out),
+    "review" => await ReviewCommand.RunAsync(args),
     "help" or "--help" or "-h" => Usage(CommandLine.ExitOk),
     _ => Usage(CommandLine.ExitInvalidConfiguration),
 };
@@ -26,6 +29,8 @@ public partial class Program
         var builder = WebApplication.CreateSlimBuilder();
         builder.AddHosting(options);
         builder.AddObservability(options);
+        builder.AddLlm(options);
+        builder.AddReviewEngine();
         configure?.Invoke(builder);
 
         var app = builder.Build();

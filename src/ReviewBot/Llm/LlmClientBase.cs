@@ -1,0 +1,180 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using ReviewBot.Observability;
+
+namespace ReviewBot.Llm;
+
+// What the three clients share: sending with the per-request timeout, telling the caller's
+// cancellation apart from a timeout, retry delays, and the metrics of CONTRACT §5.
+internal abstract class LlmClientBase(HttpClient http, ReviewBotMetrics metrics) : ILlmClient
+{
+    protected HttpClient Http { get; } = http;
+
+    public abstract LlmProvider Provider { get; }
+
+    protected string DisplayName => Provider switch
+    {
+        LlmProvider.OpenAi => "OpenAI",
+        LlmProvider.Anthropic => "Anthropic",
+        _ => "Gemini",
+    };
+
+    public async Task<LlmCompletion> CompleteAsync(LlmCompletionRequest request, CancellationToken cancellationToken)
+    {
+        var provider = Provider.ToWireName();
+        var started = Stopwatch.GetTimestamp();
+        LlmCompletion result;
+        try
+        {
+            result = await SendCompletionAsync(request, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            metrics.LlmRequests.WithLabels(provider, "cancelled").Inc();
+            throw;
+        }
+        catch (OperationCanceledException)
+        {
+            // HttpClient.Timeout elapsed (the caller's token was not cancelled).
+            result = new LlmCompletion(LlmOutcome.Transient, null, 0, 0,
+                $"The {DisplayName} API did not answer within {Http.Timeout.TotalSeconds:0} seconds.");
+        }
+        catch (HttpRequestException ex)
+        {
+            result = new LlmCompletion(LlmOutcome.Transient, null, 0, 0,
+                $"The {DisplayName} API could not be reached ({ex.HttpRequestError}).");
+        }
+
+        metrics.LlmRequestDuration.WithLabels(provider).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        metrics.LlmRequests.WithLabels(provider, OutcomeLabel(result.Outcome)).Inc();
+        if (result.InputTokens > 0)
+        {
+            metrics.LlmTokens.WithLabels(provider, "input").Inc(result.InputTokens);
+        }
+
+        if (result.OutputTokens > 0)
+        {
+            metrics.LlmTokens.WithLabels(provider, "output").Inc(result.OutputTokens);
+        }
+
+        return result;
+    }
+
+    public async Task<KeyValidation> ValidateKeyAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var request = CreateListModelsRequest();
+            using var response = await Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            if (response.IsSuccessStatusCode)
+            {
+                return KeyValidation.Valid;
+            }
+
+            var body = await response.Content.ReadAsStringAsync(cancellationToken);
+            return IsKeyRejection(response.StatusCode, body) ? KeyValidation.Rejected : KeyValidation.Unreachable;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return KeyValidation.Unreachable;
+        }
+        catch (HttpRequestException)
+        {
+            return KeyValidation.Unreachable;
+        }
+    }
+
+    protected abstract Task<LlmCompletion> SendCompletionAsync(LlmCompletionRequest request, CancellationToken cancellationToken);
+
+    protected abstract HttpRequestMessage CreateListModelsRequest();
+
+    protected virtual bool IsKeyRejection(HttpStatusCode status, string body) => status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden;
+
+    protected static HttpContent JsonBody<T>(T value, JsonTypeInfo<T> typeInfo)
+    {
+        var content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(value, typeInfo));
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+        return content;
+    }
+
+    protected static T? TryDeserialize<T>(string body, JsonTypeInfo<T> typeInfo)
+        where T : class
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(body, typeInfo);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    // OpenAI sends `retry-after-ms` beside `retry-after` (https://platform.openai.com/docs/guides/rate-limits);
+    // Anthropic sends `retry-after` in seconds (https://docs.anthropic.com/en/api/rate-limits); both are
+    // the standard header otherwise (RFC 9110 §10.2.3: delay-seconds or an HTTP date).
+    internal static TimeSpan? RetryAfter(HttpResponseMessage response, TimeProvider? time = null)
+    {
+        if (response.Headers.TryGetValues("retry-after-ms", out var ms) &&
+            double.TryParse(ms.FirstOrDefault(), NumberStyles.Float, CultureInfo.InvariantCulture, out var milliseconds) &&
+            milliseconds >= 0)
+        {
+            return TimeSpan.FromMilliseconds(milliseconds);
+        }
+
+        var retryAfter = response.Headers.RetryAfter;
+        if (retryAfter?.Delta is { } delta)
+        {
+            return delta;
+        }
+
+        if (retryAfter?.Date is { } date)
+        {
+            var wait = date - (time ?? TimeProvider.System).GetUtcNow();
+            return wait > TimeSpan.Zero ? wait : TimeSpan.Zero;
+        }
+
+        return null;
+    }
+
+    protected static string Shorten(string? text, int max = 300)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return string.Empty;
+        }
+
+        var builder = new StringBuilder();
+        foreach (var c in text)
+        {
+            if (builder.Length >= max)
+            {
+                builder.Append('…');
+                break;
+            }
+
+            builder.Append(char.IsControl(c) ? ' ' : c);
+        }
+
+        return builder.ToString().Trim();
+    }
+
+    internal static string OutcomeLabel(LlmOutcome outcome) => outcome switch
+    {
+        LlmOutcome.Success => "success",
+        LlmOutcome.KeyRejected => "key_rejected",
+        LlmOutcome.QuotaExhausted => "quota_exhausted",
+        LlmOutcome.Transient => "transient",
+        LlmOutcome.Refused => "refused",
+        LlmOutcome.Truncated => "truncated",
+        LlmOutcome.InvalidOutput => "invalid_output",
+        LlmOutcome.ModelNotFound => "model_not_found",
+        LlmOutcome.BadRequest => "bad_request",
+        _ => "other",
+    };
+}
