@@ -1,4 +1,5 @@
 using ReviewBot.Configuration;
+using ReviewBot.GitHub;
 using ReviewBot.Hosting;
 using ReviewBot.Observability;
 
@@ -26,11 +27,13 @@ public partial class Program
         var builder = WebApplication.CreateSlimBuilder();
         builder.AddHosting(options);
         builder.AddObservability(options);
+        builder.AddGitHub();
         configure?.Invoke(builder);
 
         var app = builder.Build();
         app.UseObservability();
         app.MapHealth();
+        app.MapGitHubWebhooks();
         return app;
     }
 }
