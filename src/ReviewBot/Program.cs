@@ -1,4 +1,5 @@
 using ReviewBot.Configuration;
+using ReviewBot.GitHub;
 using ReviewBot.Hosting;
 using ReviewBot.Llm;
 using ReviewBot.Observability;
@@ -29,6 +30,7 @@ public partial class Program
         var builder = WebApplication.CreateSlimBuilder();
         builder.AddHosting(options);
         builder.AddObservability(options);
+        builder.AddGitHub();
         builder.AddLlm(options);
         builder.AddReviewEngine();
         configure?.Invoke(builder);
@@ -36,6 +38,7 @@ public partial class Program
         var app = builder.Build();
         app.UseObservability();
         app.MapHealth();
+        app.MapGitHubWebhooks();
         return app;
     }
 }
