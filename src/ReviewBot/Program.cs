@@ -1,6 +1,7 @@
 using ReviewBot.Configuration;
 using ReviewBot.Hosting;
 using ReviewBot.Observability;
+using ReviewBot.Settings;
 
 return args.FirstOrDefault() switch
 {
@@ -8,6 +9,7 @@ return args.FirstOrDefault() switch
     "migrate" => await ServeCommand.MigrateAsync(BuildApp),
     "check-config" => CommandLine.CheckConfig(Console.Out, Console.Error),
     "healthcheck" => await CommandLine.HealthcheckAsync(args, Console.Out),
+    "rotate-keys" => await RotateKeysCommand.RunAsync(Console.Out, Console.Error),
     "help" or "--help" or "-h" => Usage(CommandLine.ExitOk),
     _ => Usage(CommandLine.ExitInvalidConfiguration),
 };
@@ -26,11 +28,13 @@ public partial class Program
         var builder = WebApplication.CreateSlimBuilder();
         builder.AddHosting(options);
         builder.AddObservability(options);
+        builder.AddSettings();
         configure?.Invoke(builder);
 
         var app = builder.Build();
         app.UseObservability();
         app.MapHealth();
+        app.MapSettingsApi();
         return app;
     }
 }
