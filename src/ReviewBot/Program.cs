@@ -4,6 +4,7 @@ using ReviewBot.Hosting;
 using ReviewBot.Llm;
 using ReviewBot.Observability;
 using ReviewBot.Review;
+using ReviewBot.Settings;
 
 return args.FirstOrDefault() switch
 {
@@ -12,6 +13,7 @@ return args.FirstOrDefault() switch
     "check-config" => CommandLine.CheckConfig(Console.Out, Console.Error),
     "healthcheck" => await CommandLine.HealthcheckAsync(args, Console.Out),
     "review" => await ReviewCommand.RunAsync(args),
+    "rotate-keys" => await RotateKeysCommand.RunAsync(Console.Out, Console.Error),
     "help" or "--help" or "-h" => Usage(CommandLine.ExitOk),
     _ => Usage(CommandLine.ExitInvalidConfiguration),
 };
@@ -33,12 +35,14 @@ public partial class Program
         builder.AddGitHub();
         builder.AddLlm(options);
         builder.AddReviewEngine();
+        builder.AddSettings();
         configure?.Invoke(builder);
 
         var app = builder.Build();
         app.UseObservability();
         app.MapHealth();
         app.MapGitHubWebhooks();
+        app.MapSettingsApi();
         return app;
     }
 }

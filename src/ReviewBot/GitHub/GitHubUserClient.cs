@@ -1,0 +1,185 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using ReviewBot.Configuration;
+using ReviewBot.Observability;
+
+namespace ReviewBot.GitHub;
+
+internal enum UserInstallationsOutcome
+{
+    Listed,
+    TokenRejected,  // 401/403: not a user access token of this App (or revoked / expired)
+    Unavailable,    // network error, timeout, 5xx, rate limit, unexpected body
+}
+
+internal sealed record UserInstallation(long Id, string AccountLogin, string AccountType, bool Suspended);
+
+internal sealed record UserInstallationsResult(UserInstallationsOutcome Outcome, IReadOnlyList<UserInstallation> Installations)
+{
+    public static UserInstallationsResult Rejected { get; } = new(UserInstallationsOutcome.TokenRejected, []);
+
+    public static UserInstallationsResult Unavailable { get; } = new(UserInstallationsOutcome.Unavailable, []);
+}
+
+// Calls GitHub with a *user* access token (never the App's or an installation's token): the settings
+// API asks GitHub which installations the caller may administer.
+internal sealed partial class GitHubUserClient(
+    IHttpClientFactory httpClientFactory,
+    ReviewBotOptions options,
+    ReviewBotMetrics metrics,
+    ILogger<GitHubUserClient> logger)
+{
+    public const string HttpClientName = "GitHubUser";
+
+    private const string Operation = "list_user_installations";
+
+    // per_page max is 100 (docs below); ten pages is 1,000 installations, far more than one person
+    // administers, and bounds the work one request can cause.
+    private const int PerPage = 100;
+    private const int MaxPages = 10;
+
+    // GET /user/installations: "Lists installations of your GitHub App that the authenticated user has
+    // explicit permission (:read, :write, or :admin) to access. The access the user has to each
+    // repository is included in the hash under the permissions key." Requires a user access token;
+    // paginated with the Link header (https://docs.github.com/en/rest/using-the-rest-api/using-pagination-in-the-rest-api).
+    public async Task<UserInstallationsResult> ListInstallationsAsync(string userToken, CancellationToken cancellationToken)
+    {
+        var baseUri = ApiBase(options.GitHubApiUrl);
+        Uri? next = new(baseUri, $"user/installations?per_page={PerPage}");
+        var installations = new List<UserInstallation>();
+        var client = httpClientFactory.CreateClient(HttpClientName);
+        for (var page = 0; next is not null; page++)
+        {
+            if (page == MaxPages)
+            {
+                Log.TooManyPages(logger, MaxPages);
+                break;
+            }
+
+            using var request = new HttpRequestMessage(HttpMethod.Get, next);
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", userToken);
+            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/vnd.github+json"));
+            // https://docs.github.com/en/rest/about-the-rest-api/api-versions
+            request.Headers.Add("X-GitHub-Api-Version", "2022-11-28");
+            // GitHub rejects requests without a User-Agent (https://docs.github.com/en/rest/using-the-rest-api/getting-started-with-the-rest-api#user-agent).
+            request.Headers.UserAgent.Add(new ProductInfoHeaderValue("ReviewBot", "1.0"));
+
+            HttpResponseMessage response;
+            try
+            {
+                response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            }
+            catch (Exception ex) when (ex is HttpRequestException || ex is TaskCanceledException && !cancellationToken.IsCancellationRequested)
+            {
+                metrics.GitHubRequests.WithLabels(Operation, "error").Inc();
+                Log.Unreachable(logger, ex.GetType().Name);
+                return UserInstallationsResult.Unavailable;
+            }
+
+            using (response)
+            {
+                metrics.GitHubRequests.WithLabels(Operation, ((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture)).Inc();
+
+                // 401: bad or expired token. 403 without an exhausted rate limit: a token GitHub refuses for
+                // this endpoint (e.g. a personal access token instead of a user access token of this App).
+                if (response.StatusCode == HttpStatusCode.Unauthorized
+                    || (response.StatusCode == HttpStatusCode.Forbidden && !RateLimited(response)))
+                {
+                    return UserInstallationsResult.Rejected;
+                }
+
+                if (!response.IsSuccessStatusCode)
+                {
+                    Log.UnexpectedStatus(logger, (int)response.StatusCode);
+                    return UserInstallationsResult.Unavailable;
+                }
+
+                UserInstallationsPage? body;
+                try
+                {
+                    await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+                    body = await JsonSerializer.DeserializeAsync(stream, GitHubUserJsonContext.Default.UserInstallationsPage, cancellationToken);
+                }
+                catch (JsonException)
+                {
+                    Log.UnexpectedBody(logger);
+                    return UserInstallationsResult.Unavailable;
+                }
+
+                foreach (var item in body?.Installations ?? [])
+                {
+                    installations.Add(new UserInstallation(
+                        item.Id,
+                        item.Account?.Login ?? "",
+                        item.TargetType ?? item.Account?.Type ?? "",
+                        item.SuspendedAt is not null));
+                }
+
+                next = NextPage(response, baseUri);
+            }
+        }
+
+        return new UserInstallationsResult(UserInstallationsOutcome.Listed, installations);
+    }
+
+    // GITHUB_API_URL may be https://HOST/api/v3 (GitHub Enterprise Server): relative paths must keep /api/v3.
+    private static Uri ApiBase(Uri configured)
+    {
+        var text = configured.ToString();
+        return new Uri(text.EndsWith('/') ? text : text + "/");
+    }
+
+    private static bool RateLimited(HttpResponseMessage response) =>
+        response.Headers.TryGetValues("x-ratelimit-remaining", out var values) && values.FirstOrDefault() == "0";
+
+    // Link: <https://api.github.com/user/installations?per_page=100&page=2>; rel="next", <...>; rel="last"
+    // The next URL is followed only on the configured API host, so the user's token is never sent elsewhere.
+    internal static Uri? NextPage(HttpResponseMessage response, Uri apiBase)
+    {
+        if (!response.Headers.TryGetValues("Link", out var links))
+        {
+            return null;
+        }
+
+        foreach (var header in links)
+        {
+            foreach (var part in header.Split(','))
+            {
+                var segments = part.Split(';');
+                if (segments.Length < 2 || !segments.Skip(1).Any(s => s.Trim() is "rel=\"next\"" or "rel=next"))
+                {
+                    continue;
+                }
+
+                var target = segments[0].Trim();
+                if (target.Length < 2 || target[0] != '<' || target[^1] != '>'
+                    || !Uri.TryCreate(target[1..^1], UriKind.Absolute, out var uri))
+                {
+                    return null;
+                }
+
+                return Uri.Compare(uri, apiBase, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0
+                    ? uri
+                    : null;
+            }
+        }
+
+        return null;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Warning, "GitHub /user/installations unreachable ({ErrorType})")]
+        public static partial void Unreachable(ILogger logger, string errorType);
+
+        [LoggerMessage(2, LogLevel.Warning, "GitHub /user/installations answered {StatusCode}")]
+        public static partial void UnexpectedStatus(ILogger logger, int statusCode);
+
+        [LoggerMessage(3, LogLevel.Warning, "GitHub /user/installations answered with a body that is not the documented JSON")]
+        public static partial void UnexpectedBody(ILogger logger);
+
+        [LoggerMessage(4, LogLevel.Warning, "GitHub /user/installations has more than {MaxPages} pages; using the first pages only")]
+        public static partial void TooManyPages(ILogger logger, int maxPages);
+    }
+}
