@@ -1,6 +1,7 @@
 using ReviewBot.Configuration;
 using ReviewBot.GitHub;
 using ReviewBot.Hosting;
+using ReviewBot.Jobs;
 using ReviewBot.Llm;
 using ReviewBot.Observability;
 using ReviewBot.Review;
@@ -36,6 +37,7 @@ public partial class Program
         builder.AddLlm(options);
         builder.AddReviewEngine();
         builder.AddSettings();
+        builder.AddJobs(options);
         configure?.Invoke(builder);
 
         var app = builder.Build();

@@ -97,6 +97,12 @@ internal static class ConfigurationLoader
         var retentionDays = Int("JOB_RETENTION_DAYS", 30, 1, 3650);
         var recoveryInterval = Int("DELIVERY_RECOVERY_INTERVAL_SECONDS", 300, 10, 86400);
 
+        var workersEnabled = true;
+        if (Get("WORKERS_ENABLED") is { } workersText && !bool.TryParse(workersText, out workersEnabled))
+        {
+            errors.Add("WORKERS_ENABLED must be true or false");
+        }
+
         var logLevel = LogLevel.Information;
         if (Get("LOG_LEVEL") is { } levelText && !Enum.TryParse(levelText, ignoreCase: true, out logLevel))
         {
@@ -142,6 +148,7 @@ internal static class ConfigurationLoader
             LlmRequestTimeoutSeconds = llmTimeout,
             JobRetentionDays = retentionDays,
             DeliveryRecoveryIntervalSeconds = recoveryInterval,
+            WorkersEnabled = workersEnabled,
             GitHubClientId = clientId,
             GitHubClientSecret = clientSecret,
             PublicUrl = publicUrl,

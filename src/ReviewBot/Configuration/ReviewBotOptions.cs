@@ -33,6 +33,9 @@ internal sealed record ReviewBotOptions
     public int JobRetentionDays { get; init; } = 30;
     public int DeliveryRecoveryIntervalSeconds { get; init; } = 300;
 
+    // false runs an intake-only replica (webhooks and API, no review workers).
+    public bool WorkersEnabled { get; init; } = true;
+
     // Settings page (CONTRACT §9): enabled only when all three are set.
     public string? GitHubClientId { get; init; }
     public string? GitHubClientSecret { get; init; }
@@ -65,6 +68,7 @@ internal sealed record ReviewBotOptions
         yield return $"LLM_REQUEST_TIMEOUT_SECONDS={LlmRequestTimeoutSeconds}";
         yield return $"JOB_RETENTION_DAYS={JobRetentionDays}";
         yield return $"DELIVERY_RECOVERY_INTERVAL_SECONDS={DeliveryRecoveryIntervalSeconds}";
+        yield return $"WORKERS_ENABLED={(WorkersEnabled ? "true" : "false")}";
         yield return $"GITHUB_CLIENT_ID={GitHubClientId ?? "(not set)"}";
         yield return $"GITHUB_CLIENT_SECRET={(GitHubClientSecret is null ? "(not set)" : Mask(GitHubClientSecret))}";
         yield return $"PUBLIC_URL={PublicUrl?.ToString() ?? "(not set)"}";

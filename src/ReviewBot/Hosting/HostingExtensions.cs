@@ -1,7 +1,6 @@
 using System.Net;
 using Npgsql;
 using ReviewBot.Configuration;
-using ReviewBot.Jobs;
 
 namespace ReviewBot.Hosting;
 
@@ -51,7 +50,6 @@ internal static class HostingExtensions
             dataSource.EnableArrays();
         });
         builder.Services.AddSingleton<SchemaMigrator>();
-        builder.Services.AddSingleton<JobStore>();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));
         return builder;
     }

@@ -1,18 +1,26 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using ReviewBot.Configuration;
 
 namespace ReviewBot.Jobs;
 
 internal static class JobsExtensions
 {
-    // The queue machinery. What a job does is the IJobHandler registered beside it.
-    public static WebApplicationBuilder AddJobs(this WebApplicationBuilder builder)
+    // The queue machinery and what a job does (ReviewJobHandler; tests register their own after it).
+    public static WebApplicationBuilder AddJobs(this WebApplicationBuilder builder, ReviewBotOptions options)
     {
         var services = builder.Services;
+        services.AddSingleton<JobStore>();
+        if (!options.WorkersEnabled)
+        {
+            return builder;
+        }
+
         services.TryAddSingleton<JobQueueTuning>();
         services.AddSingleton<WorkerIdentity>();
         services.AddSingleton<JobSignal>();
         services.AddSingleton<RunningJobs>();
         services.AddSingleton<JobRunner>();
+        services.AddSingleton<IJobHandler, ReviewJobHandler>();
 
         // Registration order is shutdown order reversed: the dispatcher drains first, while presence
         // (the advisory lock) and lease renewal keep the in-flight jobs ours until it is done.

@@ -41,6 +41,9 @@ internal sealed class TestApp : IAsyncDisposable
             Port = 0,
             ListenAddress = "127.0.0.1",
             ShutdownTimeoutSeconds = 5,
+            // Review workers only where a test asks for them (QueueTestApp, review tests), so tests of
+            // the intake and the API see the rows they wrote.
+            WorkersEnabled = false,
         };
         return customize is null ? options : customize(options);
     }

@@ -46,14 +46,10 @@ internal sealed class FakeJobHandler : IJobHandler
 internal static class QueueTestApp
 {
     public static Task<TestApp> StartAsync(string connectionString, FakeJobHandler handler, JobQueueTuning? tuning = null, Func<ReviewBot.Configuration.ReviewBotOptions, ReviewBot.Configuration.ReviewBotOptions>? customize = null) =>
-        TestApp.StartAsync(TestApp.Options(connectionString, customize), builder =>
+        TestApp.StartAsync(TestApp.Options(connectionString, o => (customize ?? (x => x))(o with { WorkersEnabled = true })), builder =>
         {
             builder.Services.AddSingleton(tuning ?? new JobQueueTuning { PollInterval = TimeSpan.FromSeconds(30), HeartbeatInterval = TimeSpan.FromMilliseconds(200) });
             builder.Services.AddSingleton<IJobHandler>(handler);
-            if (!builder.Services.Any(d => d.ServiceType == typeof(JobDispatcher)))
-            {
-                builder.AddJobs();
-            }
         });
 
     public static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
