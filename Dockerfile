@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # ReviewBot container: the native-AOT binary on Ubuntu's chiseled runtime-deps image (no shell, no
 # package manager, OpenSSL included, non-root user `app`, UID 1654).
 # Build:  docker build -t reviewbot .
@@ -25,7 +24,8 @@ RUN dotnet publish src/ReviewBot/ReviewBot.csproj -c Release -r linux-x64 --no-r
 
 FROM mcr.microsoft.com/dotnet/runtime-deps:10.0-noble-chiseled
 WORKDIR /app
-COPY --from=build --chown=0:0 --chmod=0755 /out/ReviewBot /app/ReviewBot
+# Owned by root and not writable by the user it runs as.
+COPY --from=build /out/ReviewBot /app/ReviewBot
 # The numeric id of the image's `app` user, so Kubernetes' runAsNonRoot can verify it.
 USER 1654:1654
 ENV PORT=3000

@@ -3,7 +3,9 @@
 #   - the Prometheus alert rules load (promtool check rules) and fire as their unit tests say
 #     (promtool test rules);
 #   - the Grafana dashboard is valid JSON and every query in it is valid PromQL;
-#   - both use only ReviewBot metric names that CONTRACT §5 defines.
+#   - both use only ReviewBot metric names that CONTRACT §5 defines;
+#   - tools/create-github-app turns app.yml into the manifest and completes the manifest flow
+#     against a stand-in for GitHub on 127.0.0.1 (node --test).
 # promtool comes from Debian's `prometheus` package, unpacked into artifacts/tools (nothing is
 # installed system-wide and no Prometheus server is started).
 set -euo pipefail
@@ -64,3 +66,9 @@ for name in $(grep -ohE 'reviewbot_[a-z_]+' "$rules" "$rule_tests" "$dashboard" 
 done
 [ "$unknown" = 0 ]
 echo "deploy/: alert rules, their tests and the dashboard are valid"
+
+if ! node --test tools/create-github-app/ > "$work/create-github-app-test.log" 2>&1; then
+  cat "$work/create-github-app-test.log"
+  exit 1
+fi
+echo "app.yml: tools/create-github-app completes the manifest flow (node --test)"
