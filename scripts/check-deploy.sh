@@ -67,7 +67,7 @@ done
 [ "$unknown" = 0 ]
 echo "deploy/: alert rules, their tests and the dashboard are valid"
 
-if ! node --test tools/create-github-app/ > "$work/create-github-app-test.log" 2>&1; then
+if ! node --test tools/create-github-app/create-github-app.test.mjs > "$work/create-github-app-test.log" 2>&1; then
   cat "$work/create-github-app-test.log"
   exit 1
 fi

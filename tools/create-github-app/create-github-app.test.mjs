@@ -1,4 +1,4 @@
-// `node --test tools/create-github-app/`: runs create-github-app.mjs through the whole manifest flow
+// `node --test tools/create-github-app/create-github-app.test.mjs`: runs create-github-app.mjs through the whole manifest flow
 // against a stand-in for GitHub on 127.0.0.1 (web form endpoint + the code conversion API), with a
 // scripted "browser" in between. Run by scripts/check-deploy.sh in CI.
 import { test } from "node:test";
