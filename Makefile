@@ -26,6 +26,7 @@ test:
 	@scripts/test.sh
 
 publish:
+	@mkdir -p artifacts
 	$(DOTNET) publish src/ReviewBot/ReviewBot.csproj -c $(CONFIGURATION) -r linux-x64 -o $(PUBLISH_DIR) 2>&1 | tee artifacts/publish.log
 	@if grep -E "warning (IL|AOT|CS|NU1)[0-9]+" artifacts/publish.log | grep -v NU1603 >/dev/null; then \
 	  echo "publish produced trim/AOT warnings:"; grep -E "warning (IL|AOT)[0-9]+" artifacts/publish.log; exit 1; fi
