@@ -16,6 +16,7 @@ internal sealed partial class JobRunner(
     RunningJobs running,
     InFlightWork inFlight,
     ReviewBotMetrics metrics,
+    JobQueueTuning tuning,
     ILogger<JobRunner> logger)
 {
     private static readonly HashSet<string> RetryReasons = ["github", "llm", "rate_limit", "database", "timeout", "exception", "network"];
@@ -170,7 +171,7 @@ internal sealed partial class JobRunner(
                 break;
 
             case JobOutcome.Retry r:
-                var delay = Backoff.Delay(job.Attempts, r.RetryAfter, Random.Shared);
+                var delay = Backoff.Delay(job.Attempts, r.RetryAfter, Random.Shared, tuning.RetryBaseDelay);
                 applied = await store.ReleaseAsync(job, worker, delay, r.Message, refundAttempt: !r.CountsAsAttempt, r.InputTokens, r.OutputTokens, ct);
                 if (applied)
                 {

@@ -28,4 +28,5 @@ internal sealed record JobQueueTuning
     public TimeSpan MaintenanceInterval { get; init; } = TimeSpan.FromSeconds(30);
     public TimeSpan PruneInterval { get; init; } = TimeSpan.FromHours(1);
     public int ClaimBatchSize { get; init; } = 32;
+    public TimeSpan RetryBaseDelay { get; init; } = Backoff.Base;
 }

@@ -1,0 +1,179 @@
+using System.Net;
+using ReviewBot.IntegrationTests.Infrastructure;
+using ReviewBot.Jobs;
+
+namespace ReviewBot.IntegrationTests.Jobs;
+
+// A pull request webhook through to the review on GitHub, in process: the real composition, a real
+// database, WireMock standing in for GitHub and OpenAI.
+public sealed class ReviewFlowTests
+{
+    private const string Repo = "Codertocat/Hello-World";
+    private const string ShaA = "aaaaaaa1111111111111111111111111111111111";
+    private const string ShaB = "bbbbbbb2222222222222222222222222222222222";
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static async Task<TestApp> StartAsync(TestDatabase db, FakeGitHub github, FakeOpenAi openAi) =>
+        await TestApp.StartAsync(TestApp.Options(db.ConnectionString, o => o with
+        {
+            WorkersEnabled = true,
+            GitHubApiUrl = github.Url,
+            OpenAiBaseUrl = openAi.BaseUrl,
+        }), b => b.Services.AddSingleton(new JobQueueTuning { HeartbeatInterval = TimeSpan.FromMilliseconds(200), RetryBaseDelay = TimeSpan.FromMilliseconds(200) }));
+
+    [Fact]
+    public async Task Opened_pull_request_gets_one_review_with_its_marker_and_a_completed_check_run()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        using var github = new FakeGitHub();
+        using var openAi = new FakeOpenAi("src/cli.rs", 5);
+        github.AddPull(Repo, 2, ShaA, "diffs/modification-multiple-hunks.diff");
+        await using var app = await StartAsync(db, github, openAi);
+        await Webhooks.ConfigureInstallationAsync(app.Client, 1);
+
+        using var accepted = await Webhooks.SendAsync(app.Client, "pull_request", Webhooks.PullRequest("opened", 1, 2, ShaA));
+        Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+
+        await QueueTestApp.WaitUntilAsync(async () => await db.ScalarAsync<long>("SELECT count(*) FROM review_jobs WHERE status = 'completed'") == 1, TimeSpan.FromSeconds(20), "review");
+        Assert.Equal(1, github.ReviewsFor(Repo, 2, ShaA));
+        var review = Assert.Single(github.Reviews);
+        Assert.Equal("COMMENT", review.Event);
+        Assert.Equal(1, review.InlineComments);
+        Assert.EndsWith($"<!-- reviewbot:sha={ShaA} -->", review.Body, StringComparison.Ordinal);
+
+        var checkRun = Assert.Single(github.CheckRuns.Values);
+        Assert.Equal("ReviewBot", checkRun.Name);
+        Assert.Equal(ShaA, checkRun.HeadSha);
+        Assert.Equal("in_progress", checkRun.Updates.First().Status);
+        Assert.Equal(("completed", "neutral"), (checkRun.Last.Status, checkRun.Last.Conclusion));
+        Assert.Equal(checkRun.Id, await db.ScalarAsync<long>("SELECT check_run_id FROM review_jobs"));
+        Assert.Equal(150, await db.ScalarAsync<int>("SELECT input_tokens + output_tokens FROM review_jobs"));
+    }
+
+    [Fact]
+    public async Task A_review_GitHub_accepted_before_the_response_was_lost_is_not_posted_again()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        using var github = new FakeGitHub { AcceptReviewThenFail = 1 };
+        using var openAi = new FakeOpenAi("src/cli.rs", 5);
+        github.AddPull(Repo, 2, ShaA, "diffs/modification-multiple-hunks.diff");
+        await using var app = await StartAsync(db, github, openAi);
+        await Webhooks.ConfigureInstallationAsync(app.Client, 1);
+
+        await Webhooks.SendAsync(app.Client, "pull_request", Webhooks.PullRequest("opened", 1, 2, ShaA));
+
+        await QueueTestApp.WaitUntilAsync(async () => await db.ScalarAsync<long>("SELECT count(*) FROM review_jobs WHERE status = 'completed'") == 1, TimeSpan.FromSeconds(30), "review");
+        Assert.Equal(1, github.ReviewsFor(Repo, 2, ShaA));
+        Assert.Equal(2, await db.ScalarAsync<int>("SELECT attempts FROM review_jobs"));
+        var checkRun = Assert.Single(github.CheckRuns.Values);
+        Assert.Equal("completed", checkRun.Last.Status);
+        // The second attempt found the marker and did not ask the model again.
+        Assert.Single(openAi.Requests);
+    }
+
+    [Fact]
+    public async Task Duplicate_deliveries_of_one_push_produce_one_review()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        using var github = new FakeGitHub();
+        using var openAi = new FakeOpenAi("src/cli.rs", 5);
+        github.AddPull(Repo, 2, ShaA, "diffs/modification-multiple-hunks.diff");
+        await using var app = await StartAsync(db, github, openAi);
+        await Webhooks.ConfigureInstallationAsync(app.Client, 1);
+        var payload = Webhooks.PullRequest("opened", 1, 2, ShaA);
+
+        await Webhooks.SendAsync(app.Client, "pull_request", payload, "delivery-1");
+        await Webhooks.SendAsync(app.Client, "pull_request", payload, "delivery-1");
+        await Webhooks.SendAsync(app.Client, "pull_request", payload, "delivery-2");
+        await Webhooks.SendAsync(app.Client, "pull_request", Webhooks.PullRequest("reopened", 1, 2, ShaA), "delivery-3");
+
+        await QueueTestApp.WaitUntilAsync(async () => await db.ScalarAsync<long>("SELECT count(*) FROM review_jobs WHERE status = 'completed'") == 1, TimeSpan.FromSeconds(20), "review");
+        Assert.Equal(1L, await db.ScalarAsync<long>("SELECT count(*) FROM review_jobs"));
+        Assert.Equal(1, github.ReviewsFor(Repo, 2, ShaA));
+    }
+
+    [Fact]
+    public async Task A_push_while_reviewing_cancels_the_older_review_and_reviews_the_new_head()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        using var github = new FakeGitHub();
+        using var openAi = new FakeOpenAi("src/cli.rs", 5) { Latency = TimeSpan.FromSeconds(2) };
+        github.AddPull(Repo, 2, ShaA, "diffs/modification-multiple-hunks.diff");
+        await using var app = await StartAsync(db, github, openAi);
+        await Webhooks.ConfigureInstallationAsync(app.Client, 1);
+
+        await Webhooks.SendAsync(app.Client, "pull_request", Webhooks.PullRequest("opened", 1, 2, ShaA));
+        await QueueTestApp.WaitUntilAsync(() => Task.FromResult(!openAi.Requests.IsEmpty), TimeSpan.FromSeconds(10), "the first review to reach the model");
+        github.SetPull(Repo, 2, p => p with { HeadSha = ShaB });
+        openAi.Latency = TimeSpan.Zero;
+        await Webhooks.SendAsync(app.Client, "pull_request", Webhooks.PullRequest("synchronize", 1, 2, ShaB, before: ShaA));
+
+        await QueueTestApp.WaitUntilAsync(async () => await db.ScalarAsync<long>("SELECT count(*) FROM review_jobs WHERE completed_at IS NOT NULL") == 2, TimeSpan.FromSeconds(30), "both jobs");
+        Assert.Equal("superseded", await db.ScalarAsync<string>("SELECT status FROM review_jobs WHERE commit_sha = $1", ShaA));
+        Assert.Equal(0, github.ReviewsFor(Repo, 2, ShaA));
+        Assert.Equal(1, github.ReviewsFor(Repo, 2, ShaB));
+        Assert.Equal("cancelled", github.CheckRuns.Values.Single(c => c.HeadSha == ShaA).Last.Conclusion);
+        Assert.Equal("neutral", github.CheckRuns.Values.Single(c => c.HeadSha == ShaB).Last.Conclusion);
+    }
+
+    [Fact]
+    public async Task Installation_without_settings_gets_a_skipped_check_run_saying_what_to_configure()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        using var github = new FakeGitHub();
+        using var openAi = new FakeOpenAi();
+        github.AddPull(Repo, 2, ShaA, "diffs/modification-multiple-hunks.diff");
+        await using var app = await StartAsync(db, github, openAi);
+
+        await Webhooks.SendAsync(app.Client, "pull_request", Webhooks.PullRequest("opened", 1, 2, ShaA));
+
+        await QueueTestApp.WaitUntilAsync(async () => await db.ScalarAsync<long>("SELECT count(*) FROM review_jobs WHERE status = 'completed'") == 1, TimeSpan.FromSeconds(20), "job");
+        var checkRun = Assert.Single(github.CheckRuns.Values);
+        Assert.Equal(("completed", "skipped"), (checkRun.Last.Status, checkRun.Last.Conclusion));
+        Assert.Contains("ReviewBot settings", checkRun.Last.Summary, StringComparison.Ordinal);
+        Assert.Empty(github.Reviews);
+        Assert.Empty(openAi.Requests);
+    }
+
+    [Fact]
+    public async Task Closed_pull_request_is_cancelled_without_a_review()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        using var github = new FakeGitHub();
+        using var openAi = new FakeOpenAi();
+        github.AddPull(Repo, 2, ShaA, "diffs/modification-multiple-hunks.diff", state: "closed");
+        await using var app = await StartAsync(db, github, openAi);
+        await Webhooks.ConfigureInstallationAsync(app.Client, 1);
+
+        await Webhooks.SendAsync(app.Client, "pull_request", Webhooks.PullRequest("opened", 1, 2, ShaA));
+
+        await QueueTestApp.WaitUntilAsync(async () => await db.ScalarAsync<long>("SELECT count(*) FROM review_jobs WHERE completed_at IS NOT NULL") == 1, TimeSpan.FromSeconds(20), "job");
+        Assert.Equal("cancelled", await db.ScalarAsync<string>("SELECT conclusion FROM review_jobs"));
+        Assert.Equal("cancelled", Assert.Single(github.CheckRuns.Values).Last.Conclusion);
+        Assert.Empty(github.Reviews);
+    }
+
+    [Fact]
+    public async Task Rejected_api_key_fails_at_once_with_an_actionable_check_run()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        using var github = new FakeGitHub();
+        using var openAi = new FakeOpenAi();
+        github.AddPull(Repo, 2, ShaA, "diffs/modification-multiple-hunks.diff");
+        await using var app = await StartAsync(db, github, openAi);
+        await Webhooks.ConfigureInstallationAsync(app.Client, 1);
+        // The key worked when saved and was revoked since: the provider now answers 401.
+        openAi.RejectKey = true;
+
+        await Webhooks.SendAsync(app.Client, "pull_request", Webhooks.PullRequest("opened", 1, 2, ShaA));
+
+        await QueueTestApp.WaitUntilAsync(async () => await db.ScalarAsync<long>("SELECT count(*) FROM review_jobs WHERE completed_at IS NOT NULL") == 1, TimeSpan.FromSeconds(20), "job");
+        Assert.Equal("failed", await db.ScalarAsync<string>("SELECT status FROM review_jobs"));
+        Assert.Equal(1, await db.ScalarAsync<int>("SELECT attempts FROM review_jobs"));
+        var checkRun = Assert.Single(github.CheckRuns.Values);
+        Assert.Equal("failure", checkRun.Last.Conclusion);
+        Assert.Contains("rejected", checkRun.Last.Summary, StringComparison.OrdinalIgnoreCase);
+        Assert.Empty(github.Reviews);
+    }
+}
