@@ -13,6 +13,7 @@ namespace ReviewBot.IntegrationTests.Infrastructure;
 // in flight, and it tracks how many requests run at once.
 internal sealed class FakeOpenAi : IDisposable
 {
+    private readonly CancellationTokenSource _stopped = new();
     private int _inFlight;
     private int _maxInFlight;
 
@@ -37,7 +38,15 @@ internal sealed class FakeOpenAi : IDisposable
 
                 try
                 {
-                    await Task.Delay(Latency);
+                    try
+                    {
+                        await Task.Delay(Latency, _stopped.Token);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        return FakeGitHub.Json(503, new JsonObject { ["error"] = new JsonObject { ["message"] = "stopping" } });
+                    }
+
                     if (RejectKey)
                     {
                         // OpenAI's answer to a revoked key (ErrorResponse in the OpenAPI description).
@@ -102,5 +111,10 @@ internal sealed class FakeOpenAi : IDisposable
 
     public int MaxInFlight => Volatile.Read(ref _maxInFlight);
 
-    public void Dispose() => Server.Stop();
+    public void Dispose()
+    {
+        // Requests held by Latency (for a process that was killed meanwhile) end now, not after it.
+        _stopped.Cancel();
+        Server.Stop();
+    }
 }

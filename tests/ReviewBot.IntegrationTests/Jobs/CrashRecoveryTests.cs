@@ -1,0 +1,189 @@
+using System.Diagnostics;
+using ReviewBot.IntegrationTests.Infrastructure;
+
+namespace ReviewBot.IntegrationTests.Jobs;
+
+// The reliability promises, shown with the real binary: killed, signalled and restarted processes
+// on one database never lose a review and never post one twice.
+public sealed class CrashRecoveryTests
+{
+    private const string Repo = "Codertocat/Hello-World";
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static Dictionary<string, string> Environment(TestDatabase db, FakeGitHub github, FakeOpenAi openAi, int? shutdownSeconds = null)
+    {
+        var env = ReviewBotProcess.BaseEnvironment(db.ConnectionString, ReviewBotProcess.FreePort());
+        env["GITHUB_API_URL"] = github.Url.ToString();
+        env["OPENAI_BASE_URL"] = openAi.BaseUrl.ToString();
+        if (shutdownSeconds is { } s)
+        {
+            env["SHUTDOWN_TIMEOUT_SECONDS"] = s.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return env;
+    }
+
+    private static async Task<ReviewBotProcess> StartAsync(Dictionary<string, string> env)
+    {
+        var process = ReviewBotProcess.Start(env);
+        await process.WaitForHealthyAsync(TimeSpan.FromSeconds(30));
+        return process;
+    }
+
+    private static Task WaitForJobsAsync(TestDatabase db, string condition, long count, TimeSpan timeout) =>
+        QueueTestApp.WaitUntilAsync(async () => await db.ScalarAsync<long>($"SELECT count(*) FROM review_jobs WHERE {condition}") == count, timeout, condition);
+
+    [Fact]
+    public async Task Kill_9_mid_review_then_restart_posts_exactly_one_review_on_the_same_check_run()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        using var github = new FakeGitHub();
+        using var openAi = new FakeOpenAi("src/cli.rs", 5) { Latency = TimeSpan.FromSeconds(60) };
+        const string sha = "c0ffee00000000000000000000000000000000aa";
+        github.AddPull(Repo, 2, sha, "diffs/modification-multiple-hunks.diff");
+
+        var first = await StartAsync(Environment(db, github, openAi));
+        using (var client = new HttpClient { BaseAddress = first.BaseAddress })
+        {
+            await Webhooks.ConfigureInstallationAsync(client, 1);
+            await Webhooks.SendAsync(client, "pull_request", Webhooks.PullRequest("opened", 1, 2, sha));
+        }
+
+        await QueueTestApp.WaitUntilAsync(() => Task.FromResult(!openAi.Requests.IsEmpty), TimeSpan.FromSeconds(20), "the review to reach the model");
+        first.KillHard();
+        await first.DisposeAsync();
+        openAi.Latency = TimeSpan.Zero;
+        var killedAt = Stopwatch.StartNew();
+
+        await using var second = await StartAsync(Environment(db, github, openAi));
+        await WaitForJobsAsync(db, "status = 'completed'", 1, TimeSpan.FromSeconds(30));
+        TestContext.Current.SendDiagnosticMessage($"kill -9 to completed review on restart: {killedAt.ElapsedMilliseconds} ms");
+
+        Assert.Equal(1, github.ReviewsFor(Repo, 2, sha));
+        var checkRun = Assert.Single(github.CheckRuns.Values);
+        Assert.Equal(("completed", "neutral"), (checkRun.Last.Status, checkRun.Last.Conclusion));
+        Assert.Equal(2, await db.ScalarAsync<int>("SELECT attempts FROM review_jobs"));
+        using var metricsClient = new HttpClient { BaseAddress = second.BaseAddress };
+        Assert.Contains("reviewbot_jobs_recovered_total 1", await metricsClient.GetStringAsync("metrics", Ct), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Kill_9_of_one_replica_hands_its_review_to_the_live_one()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        using var github = new FakeGitHub();
+        using var openAi = new FakeOpenAi("src/cli.rs", 5) { Latency = TimeSpan.FromSeconds(60) };
+        const string sha = "d00d0000000000000000000000000000000000bb";
+        github.AddPull(Repo, 3, sha, "diffs/modification-multiple-hunks.diff");
+        var a = await StartAsync(Environment(db, github, openAi));
+        var b = await StartAsync(Environment(db, github, openAi));
+        using (var client = new HttpClient { BaseAddress = a.BaseAddress })
+        {
+            await Webhooks.ConfigureInstallationAsync(client, 1);
+            await Webhooks.SendAsync(client, "pull_request", Webhooks.PullRequest("opened", 1, 3, sha));
+        }
+
+        await QueueTestApp.WaitUntilAsync(() => Task.FromResult(!openAi.Requests.IsEmpty), TimeSpan.FromSeconds(20), "the review to reach the model");
+        var owner = await db.ScalarAsync<string>("SELECT lease_owner FROM review_jobs");
+        var (victim, survivor) = owner.Contains($"/{a.Id}/", StringComparison.Ordinal) ? (a, b) : (b, a);
+        openAi.Latency = TimeSpan.Zero;
+        victim.KillHard();
+        var killedAt = Stopwatch.StartNew();
+
+        await WaitForJobsAsync(db, "status = 'completed'", 1, TimeSpan.FromSeconds(30));
+        TestContext.Current.SendDiagnosticMessage($"kill -9 to completed review on the live replica: {killedAt.ElapsedMilliseconds} ms");
+        Assert.Equal(1, github.ReviewsFor(Repo, 3, sha));
+        Assert.Single(github.CheckRuns.Values);
+        Assert.Equal(2, await db.ScalarAsync<int>("SELECT attempts FROM review_jobs"));
+        using var metricsClient = new HttpClient { BaseAddress = survivor.BaseAddress };
+        Assert.Contains("reviewbot_jobs_recovered_total 1", await metricsClient.GetStringAsync("metrics", Ct), StringComparison.Ordinal);
+        await victim.DisposeAsync();
+        await survivor.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task SIGTERM_lets_reviews_in_flight_finish_none_lost_none_failed()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        using var github = new FakeGitHub();
+        using var openAi = new FakeOpenAi("src/cli.rs", 5) { Latency = TimeSpan.FromSeconds(2) };
+        var shas = Enumerable.Range(0, 3).Select(i => $"ee{i}0000000000000000000000000000000000000{i}").ToArray();
+        await using var process = await StartAsync(Environment(db, github, openAi, shutdownSeconds: 20));
+        using (var client = new HttpClient { BaseAddress = process.BaseAddress })
+        {
+            for (var i = 0; i < shas.Length; i++)
+            {
+                github.AddPull($"octo/repo{i}", 10 + i, shas[i], "diffs/modification-multiple-hunks.diff");
+                await Webhooks.ConfigureInstallationAsync(client, 100 + i);
+                await Webhooks.SendAsync(client, "pull_request", Webhooks.PullRequest("opened", 100 + i, 10 + i, shas[i], repo: $"octo/repo{i}", repoId: 5000 + i));
+            }
+        }
+
+        await QueueTestApp.WaitUntilAsync(() => Task.FromResult(openAi.Requests.Count >= 3), TimeSpan.FromSeconds(20), "three reviews in flight");
+        process.Terminate();
+
+        Assert.Equal(0, await process.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(3L, await db.ScalarAsync<long>("SELECT count(*) FROM review_jobs WHERE status = 'completed' AND conclusion = 'neutral'"));
+        for (var i = 0; i < shas.Length; i++)
+        {
+            Assert.Equal(1, github.ReviewsFor($"octo/repo{i}", 10 + i, shas[i]));
+        }
+    }
+
+    [Fact]
+    public async Task SIGTERM_past_the_grace_period_hands_reviews_back_for_the_next_start()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        using var github = new FakeGitHub();
+        using var openAi = new FakeOpenAi("src/cli.rs", 5) { Latency = TimeSpan.FromSeconds(60) };
+        const string sha = "ff00000000000000000000000000000000000011";
+        github.AddPull(Repo, 4, sha, "diffs/modification-multiple-hunks.diff");
+        var first = await StartAsync(Environment(db, github, openAi, shutdownSeconds: 1));
+        using (var client = new HttpClient { BaseAddress = first.BaseAddress })
+        {
+            await Webhooks.ConfigureInstallationAsync(client, 1);
+            await Webhooks.SendAsync(client, "pull_request", Webhooks.PullRequest("opened", 1, 4, sha));
+        }
+
+        await QueueTestApp.WaitUntilAsync(() => Task.FromResult(!openAi.Requests.IsEmpty), TimeSpan.FromSeconds(20), "the review to reach the model");
+        first.Terminate();
+        Assert.Equal(0, await first.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        await first.DisposeAsync();
+
+        // Handed back: pending, runnable now, no attempt charged.
+        Assert.Equal("pending", await db.ScalarAsync<string>("SELECT status FROM review_jobs"));
+        Assert.Equal(0, await db.ScalarAsync<int>("SELECT attempts FROM review_jobs"));
+
+        openAi.Latency = TimeSpan.Zero;
+        await using var second = await StartAsync(Environment(db, github, openAi));
+        await WaitForJobsAsync(db, "status = 'completed'", 1, TimeSpan.FromSeconds(30));
+        Assert.Equal(1, github.ReviewsFor(Repo, 4, sha));
+        var checkRun = Assert.Single(github.CheckRuns.Values);
+        Assert.Equal("completed", checkRun.Last.Status);
+    }
+
+    [Fact]
+    public async Task Per_installation_limit_holds_across_two_processes()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        using var github = new FakeGitHub();
+        using var openAi = new FakeOpenAi("src/cli.rs", 5) { Latency = TimeSpan.FromMilliseconds(400) };
+        await using var a = await StartAsync(Environment(db, github, openAi));
+        await using var b = await StartAsync(Environment(db, github, openAi));
+        using var clientA = new HttpClient { BaseAddress = a.BaseAddress };
+        using var clientB = new HttpClient { BaseAddress = b.BaseAddress };
+        await Webhooks.ConfigureInstallationAsync(clientA, 1);
+        for (var i = 0; i < 6; i++)
+        {
+            var sha = $"ab{i}0000000000000000000000000000000000000{i}";
+            github.AddPull(Repo, 20 + i, sha, "diffs/modification-multiple-hunks.diff");
+            await Webhooks.SendAsync(i % 2 == 0 ? clientA : clientB, "pull_request", Webhooks.PullRequest("opened", 1, 20 + i, sha));
+        }
+
+        await WaitForJobsAsync(db, "status = 'completed'", 6, TimeSpan.FromSeconds(60));
+        Assert.Equal(1, openAi.MaxInFlight);
+        Assert.Equal(6, github.Reviews.Count);
+        Assert.True(await db.ScalarAsync<long>("SELECT count(DISTINCT split_part(lease_owner, '/', 2)) FROM review_jobs") >= 0);
+    }
+}
