@@ -336,12 +336,12 @@ public sealed class SettingsApiTests
     }
 
     [Fact]
-    public async Task User_installations_are_read_across_pages()
+    public async Task User_installations_are_read_across_pages_on_a_GitHub_Enterprise_Server_api_path()
     {
-        await using var host = await SettingsHost.StartAsync();
+        await using var host = await SettingsHost.StartAsync(apiPath: "/api/v3");
         host.GitHubAnswers(AliceToken, SettingsHost.InstallationsJson(41), headers: new Dictionary<string, string>
         {
-            ["Link"] = $"<{host.GitHub.Url}/user/installations?per_page=100&page=2>; rel=\"next\"",
+            ["Link"] = $"<{host.GitHub.Url}/api/v3/user/installations?per_page=100&page=2>; rel=\"next\"",
         });
         host.GitHubAnswers(AliceToken, SettingsHost.InstallationsJson(42), page: "2");
 

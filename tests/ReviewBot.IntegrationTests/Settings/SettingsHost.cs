@@ -47,8 +47,11 @@ internal sealed class SettingsHost : IAsyncDisposable
 {
     private readonly ConcurrentQueue<string> _transcript = new();
 
-    private SettingsHost(TestDatabase database, WireMockServer gitHub, FakeLlmClientFactory llm, FakeLogCollector logs, FakeTimeProvider? time, TestApp app)
+    private readonly string _userInstallationsPath;
+
+    private SettingsHost(TestDatabase database, WireMockServer gitHub, FakeLlmClientFactory llm, FakeLogCollector logs, FakeTimeProvider? time, TestApp app, string apiPath)
     {
+        _userInstallationsPath = apiPath + "/user/installations";
         Database = database;
         GitHub = gitHub;
         Llm = llm;
@@ -71,12 +74,13 @@ internal sealed class SettingsHost : IAsyncDisposable
 
     public IEnumerable<string> Transcript => _transcript;
 
-    public static async Task<SettingsHost> StartAsync(bool fakeTime = false, Func<ReviewBotOptions, ReviewBotOptions>? customize = null)
+    // apiPath "/api/v3" serves GitHub the way GitHub Enterprise Server does (GITHUB_API_URL=https://HOST/api/v3).
+    public static async Task<SettingsHost> StartAsync(bool fakeTime = false, Func<ReviewBotOptions, ReviewBotOptions>? customize = null, string apiPath = "")
     {
         var database = await TestDatabase.CreateAsync();
         var gitHub = WireMockServer.Start();
         // Any token GitHub was not told about is a bad one: 401 "Bad credentials", as GitHub answers.
-        gitHub.Given(Request.Create().WithPath("/user/installations").UsingGet()).AtPriority(100)
+        gitHub.Given(Request.Create().WithPath(apiPath + "/user/installations").UsingGet()).AtPriority(100)
             .RespondWith(Response.Create().WithStatusCode(401).WithHeader("Content-Type", "application/json")
                 .WithBody("""{"message":"Bad credentials","documentation_url":"https://docs.github.com/rest","status":"401"}"""));
 
@@ -85,7 +89,7 @@ internal sealed class SettingsHost : IAsyncDisposable
         var time = fakeTime ? new FakeTimeProvider(DateTimeOffset.UtcNow) : null;
         var options = TestApp.Options(database.ConnectionString, o =>
         {
-            o = o with { GitHubApiUrl = new Uri(gitHub.Url!), LogLevel = LogLevel.Debug };
+            o = o with { GitHubApiUrl = new Uri(gitHub.Url + apiPath), LogLevel = LogLevel.Debug };
             return customize is null ? o : customize(o);
         });
         var app = await TestApp.StartAsync(options, builder =>
@@ -97,7 +101,7 @@ internal sealed class SettingsHost : IAsyncDisposable
                 builder.Services.AddSingleton<TimeProvider>(time);
             }
         });
-        return new SettingsHost(database, gitHub, llm, logs, time, app);
+        return new SettingsHost(database, gitHub, llm, logs, time, app, apiPath);
     }
 
     // GET /user/installations answers for this token with these installations (one page).
@@ -106,7 +110,7 @@ internal sealed class SettingsHost : IAsyncDisposable
 
     public void GitHubAnswers(string token, string body, int status = 200, IDictionary<string, string>? headers = null, string? page = null)
     {
-        var request = Request.Create().WithPath("/user/installations").UsingGet()
+        var request = Request.Create().WithPath(_userInstallationsPath).UsingGet()
             .WithHeader("Authorization", $"Bearer {token}", MatchBehaviour.AcceptOnMatch);
         if (page is not null)
         {
@@ -135,7 +139,7 @@ internal sealed class SettingsHost : IAsyncDisposable
             }),
         });
 
-    public int GitHubCalls => GitHub.LogEntries.Count(e => e.RequestMessage.Path == "/user/installations");
+    public int GitHubCalls => GitHub.LogEntries.Count(e => e.RequestMessage.Path == _userInstallationsPath);
 
     public Task<ApiResponse> GetAsync(string path, string? token) => SendAsync(HttpMethod.Get, path, token, null);
 
