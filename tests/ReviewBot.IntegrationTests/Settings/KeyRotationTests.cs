@@ -203,4 +203,33 @@ public sealed class KeyRotationTests
         Assert.Equal(HttpStatusCode.OK, (await host.PutAsync(901, Admin, new { llmProvider = "openai", model = "gpt-4o-mini", apiKey = "sk-replacement-key-901" })).Status);
         Assert.Equal("sk-replacement-key-901", (await host.SnapshotAsync(901)).ApiKey);
     }
+
+    [Fact]
+    public async Task Rotation_walks_every_batch_and_never_overwrites_a_value_changed_meanwhile()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        var oldKey = RandomNumberGenerator.GetBytes(32);
+        var newKey = RandomNumberGenerator.GetBytes(32);
+        var before = new SecretCipher(oldKey, []);
+        for (var id = 1; id <= 250; id++)
+        {
+            await db.ExecuteAsync("INSERT INTO installations (id) VALUES ($1)", (long)id);
+            await db.ExecuteAsync(
+                "INSERT INTO installation_settings (installation_id, model, api_key_encrypted, api_key_last4) VALUES ($1, 'm', $2, 'x')",
+                (long)id, before.Seal(id, $"sk-row-{id}-secret"));
+        }
+
+        var cipher = new SecretCipher(newKey, [oldKey]);
+        var store = new SettingsStore(db.DataSource, cipher);
+        var report = await RotateKeysCommand.RotateAsync(store, cipher, TestContext.Current.CancellationToken);
+
+        Assert.Equal(250, report.Reencrypted);
+        Assert.Empty(report.Problems);
+        Assert.Equal("sk-row-250-secret", (await store.GetSnapshotAsync(250, TestContext.Current.CancellationToken)).ApiKey);
+
+        // A value read before a concurrent PUT replaced it is left alone.
+        var current = await db.ScalarAsync<string>("SELECT api_key_encrypted FROM installation_settings WHERE installation_id = 7");
+        Assert.False(await store.ReplaceSealedKeyAsync(7, before.Seal(7, "stale"), cipher.Seal(7, "sk-overwritten"), TestContext.Current.CancellationToken));
+        Assert.Equal(current, await db.ScalarAsync<string>("SELECT api_key_encrypted FROM installation_settings WHERE installation_id = 7"));
+    }
 }

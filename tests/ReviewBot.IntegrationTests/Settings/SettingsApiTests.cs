@@ -89,6 +89,18 @@ public sealed class SettingsApiTests
     }
 
     [Fact]
+    public async Task A_token_GitHub_refused_is_asked_about_again_next_time()
+    {
+        await using var host = await SettingsHost.StartAsync();
+        Assert.Equal(HttpStatusCode.Unauthorized, (await host.GetAsync("/api/installations", AliceToken)).Status);
+        host.GitHubLists(AliceToken, 12);
+        var listed = await host.GetAsync("/api/installations", AliceToken);
+        Assert.Equal(HttpStatusCode.OK, listed.Status);
+        Assert.Equal("no-store", listed.Headers.CacheControl?.ToString());
+        Assert.Equal(2, host.GitHubCalls);
+    }
+
+    [Fact]
     public async Task GitHub_failing_to_answer_is_502_not_401()
     {
         await using var host = await SettingsHost.StartAsync();
@@ -231,6 +243,8 @@ public sealed class SettingsApiTests
     [InlineData("""{"llmProvider":"openai","model":"m","customInstructions":"bell\u0007"}""", "customInstructions")]
     [InlineData("""{"llmProvider":"openai","model":"m","ignorePaths":["ok/**","/abs"]}""", "ignorePaths[1]")]
     [InlineData("""{"llmProvider":"openai","model":"m","reviewsPerHour":0}""", "reviewsPerHour")]
+    [InlineData("""{"llmProvider":"openai","model":"m","customInstructions":"lone \ud800 surrogate"}""", "customInstructions")]
+    [InlineData("""{"llmProvider":"openai","model":"m","reviewsPerHour":1e20}""", "reviewsPerHour")]
     [InlineData("""[1,2]""", "body")]
     [InlineData("""{"llmProvider":""", "body")]
     public async Task Invalid_bodies_are_400_problem_json_naming_the_field_and_store_nothing(string json, string field)
