@@ -39,10 +39,11 @@ internal sealed partial class GitHubUserClient(
     private const int PerPage = 100;
     private const int MaxPages = 10;
 
-    // GET /user/installations: "Lists installations of your GitHub App that the authenticated user has
-    // explicit permission (:read, :write, or :admin) to access. The access the user has to each
-    // repository is included in the hash under the permissions key." Requires a user access token;
-    // paginated with the Link header (https://docs.github.com/en/rest/using-the-rest-api/using-pagination-in-the-rest-api).
+    // GET /user/installations, "List app installations accessible to the user access token"
+    // (https://docs.github.com/rest/apps/installations#list-app-installations-accessible-to-the-user-access-token):
+    // the installations of this App the token's user can access. Works only with a user access token
+    // of this App; paginated with the Link header
+    // (https://docs.github.com/en/rest/using-the-rest-api/using-pagination-in-the-rest-api).
     public async Task<UserInstallationsResult> ListInstallationsAsync(string userToken, CancellationToken cancellationToken)
     {
         var baseUri = ApiBase(options.GitHubApiUrl);

@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using Microsoft.Extensions.FileSystemGlobbing;
 using ReviewBot.Llm;
 
 namespace ReviewBot.Settings;
@@ -158,11 +157,8 @@ internal static partial class SettingsValidator
             return "Braces and character classes are not supported; list each pattern separately (e.g. \"*.js\", \"*.ts\").";
         }
 
-        try
-        {
-            new Matcher(StringComparison.Ordinal).AddInclude(pattern);
-        }
-        catch (ArgumentException)
+        // FileSystemGlobbing gives "**" its any-depth meaning only as a whole segment; refuse the ambiguous form.
+        if (pattern.Split('/').Any(segment => segment != "**" && segment.Contains("**", StringComparison.Ordinal)))
         {
             return "Not a valid pattern: '**' must be a whole directory name, as in \"docs/**\" or \"**/*.snap\".";
         }
