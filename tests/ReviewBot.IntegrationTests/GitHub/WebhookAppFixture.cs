@@ -17,7 +17,7 @@ public sealed class WebhookAppFixture : IAsyncLifetime
     {
         _database = await TestDatabase.CreateAsync();
         // The delivery-recovery loop must not reach the real api.github.com from a test.
-        _app = await TestApp.StartAsync(TestApp.Options(_database.ConnectionString, o => o with { GitHubApiUrl = new Uri("http://127.0.0.1:9/") }));
+        _app = await TestApp.StartAsync(TestApp.Options(_database.ConnectionString, o => o with { GitHubApiUrl = new Uri("http://127.0.0.1:9/"), DeliveryRecoveryIntervalSeconds = 0 }));
     }
 
     internal Task ResetAsync() =>
