@@ -201,6 +201,46 @@ public sealed class WebhookEndpointTests(WebhookAppFixture fixture) : IClassFixt
     }
 
     [Fact]
+    public async Task Reopened_on_the_same_sha_after_close_makes_the_cancelled_job_pending_again()
+    {
+        await fixture.ResetAsync();
+        using (await App.SendAsync("pull_request", Webhooks.Fixture("pull_request/opened.payload.json")))
+        {
+        }
+
+        await Db.ExecuteAsync("UPDATE review_jobs SET check_run_id = 99");
+        using (await App.SendAsync("pull_request", Webhooks.Fixture("pull_request/closed.payload.json")))
+        {
+        }
+
+        var reopenedDelivery = Guid.NewGuid().ToString();
+        using (var reopened = await App.SendAsync("pull_request", Webhooks.Fixture("pull_request/reopened.payload.json"), reopenedDelivery))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, reopened.StatusCode);
+        }
+
+        Assert.Equal($"pending|reopened|{reopenedDelivery}|99|||1",
+            await Db.ScalarAsync<string>("SELECT status || '|' || trigger || '|' || delivery_id || '|' || check_run_id || '|' || coalesce(conclusion, '') || '|' || coalesce(completed_at::text, '') || '|' || count(*) OVER () FROM review_jobs"));
+    }
+
+    [Fact]
+    public async Task A_completed_review_of_a_sha_is_not_repeated_by_another_delivery()
+    {
+        await fixture.ResetAsync();
+        using (await App.SendAsync("pull_request", Webhooks.Fixture("pull_request/opened.payload.json")))
+        {
+        }
+
+        await Db.ExecuteAsync("UPDATE review_jobs SET status = 'completed', conclusion = 'neutral', completed_at = now()");
+        using (var reopened = await App.SendAsync("pull_request", Webhooks.Fixture("pull_request/reopened.payload.json")))
+        {
+            Assert.Equal(HttpStatusCode.OK, reopened.StatusCode);
+        }
+
+        Assert.Equal("completed|1", await Db.ScalarAsync<string>("SELECT status || '|' || count(*) OVER () FROM review_jobs"));
+    }
+
+    [Fact]
     public async Task Ready_for_review_after_a_skipped_draft_job_stores_a_new_job()
     {
         await fixture.ResetAsync();
