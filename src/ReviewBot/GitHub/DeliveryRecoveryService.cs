@@ -26,6 +26,13 @@ internal sealed partial class DeliveryRecoveryService(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // Configuration never allows less than 10 s; 0 is how a test composition (whose GitHub is a
+        // mock that knows nothing of deliveries) switches the loop off.
+        if (options.DeliveryRecoveryIntervalSeconds <= 0)
+        {
+            return;
+        }
+
         var interval = TimeSpan.FromSeconds(options.DeliveryRecoveryIntervalSeconds);
         while (!stoppingToken.IsCancellationRequested)
         {

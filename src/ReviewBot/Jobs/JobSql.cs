@@ -17,7 +17,9 @@ internal static class JobSql
 
     // One statement, so one implicit transaction and one round trip: record the delivery (a repeated
     // X-GitHub-Delivery inserts nothing and so does nothing else), make sure the installation row
-    // exists, store the job unless its dedupe key already has one, mark that pull request's older
+    // exists, store the job unless its dedupe key already has one (a cancelled or superseded job of
+    // that key, e.g. closed then reopened on the same SHA, is made pending again and keeps its check
+    // run; a pending, running, completed or failed one is left alone), mark that pull request's older
     // pending jobs superseded, and wake the workers. All CTEs see the same snapshot, so the UPDATE never
     // sees the new job; `commit_sha <> $9` keeps jobs of the same SHA (re-runs) alive, and an empty SHA
     // (issue_comment: head resolved by the job) supersedes nothing. Running jobs are left to the runner,
@@ -40,7 +42,12 @@ internal static class JobSql
             INSERT INTO review_jobs (installation_id, repo_id, repo_full_name, pr_number, pr_title, commit_sha,
                                      base_branch, trigger, run_id, delivery_id, dedupe_key, max_attempts)
             SELECT $4, $5, $6, $7, $8, $9, $10, $11, $12, $1, $13, $14 FROM delivery
-            ON CONFLICT (dedupe_key) DO NOTHING
+            ON CONFLICT (dedupe_key) DO UPDATE
+            SET status = 'pending', conclusion = NULL, attempts = 0, run_after = now(), lease_owner = NULL,
+                lease_expires_at = NULL, error_message = NULL, started_at = NULL, completed_at = NULL,
+                trigger = EXCLUDED.trigger, delivery_id = EXCLUDED.delivery_id, pr_title = EXCLUDED.pr_title,
+                updated_at = now()
+            WHERE review_jobs.status IN ('cancelled', 'superseded')
             RETURNING id
         ), superseded AS (
             UPDATE review_jobs

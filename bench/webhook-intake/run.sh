@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Webhook intake benchmark: signed pull_request deliveries against the running service (published
+# AOT binary) at CONCURRENCY, and, in the same run, pgbench doing one similar INSERT per transaction
+# against the same PostgreSQL at the same concurrency. Prints both lines for bench/RESULTS.md.
+#
+#   bench/webhook-intake/run.sh                  # uses $REVIEWBOT_BINARY or artifacts/publish/ReviewBot
+#   BENCH_ADMIN_URL=postgres://postgres@127.0.0.1:55432/postgres DURATION=20 CONCURRENCY=32 bench/webhook-intake/run.sh
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+admin_url=${BENCH_ADMIN_URL:-postgres://postgres@127.0.0.1:55432/postgres}
+duration=${DURATION:-20}
+concurrency=${CONCURRENCY:-32}
+port=${BENCH_PORT:-3100}
+binary=${REVIEWBOT_BINARY:-$root/artifacts/publish/ReviewBot}
+pgbench=${PGBENCH:-/usr/lib/postgresql/15/bin/pgbench}
+secret=bench-webhook-secret
+db_intake=rb_bench_intake_$$
+db_pgbench=rb_bench_pgbench_$$
+base=${admin_url%/*}
+
+cleanup() {
+  [ -n "${server_pid:-}" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
+  psql -q "$admin_url" -c "DROP DATABASE IF EXISTS $db_intake WITH (FORCE)" -c "DROP DATABASE IF EXISTS $db_pgbench WITH (FORCE)" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+psql -q "$admin_url" -c "CREATE DATABASE $db_intake" -c "CREATE DATABASE $db_pgbench"
+dotnet build "$here/LoadGen/LoadGen.csproj" -c Release -nologo -v quiet >/dev/null
+loadgen="$root/artifacts/bin/LoadGen/release/LoadGen"
+
+# The schema for pgbench's database comes from the binary itself, so both runs insert into the same table.
+export GITHUB_APP_ID=12345 GITHUB_WEBHOOK_SECRET=$secret ENCRYPTION_KEY=$(head -c 32 /dev/urandom | base64)
+export GITHUB_PRIVATE_KEY="$(openssl genrsa 2048 2>/dev/null)"
+export GITHUB_API_URL=http://127.0.0.1:9/ LISTEN_ADDRESS=127.0.0.1 PORT=$port LOG_LEVEL=${LOG_LEVEL:-Information}
+DATABASE_URL="$base/$db_pgbench" "$binary" migrate >/dev/null
+
+DATABASE_URL="$base/$db_intake" "$binary" serve >/tmp/rb-bench-intake.log 2>&1 &
+server_pid=$!
+for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break; sleep 0.1; done
+
+echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/{print $2}') GiB; $(date -u +%FT%TZ)"
+echo "== postgres: $(psql -tA "$admin_url" -c 'show server_version') fsync=$(psql -tA "$admin_url" -c 'show fsync') synchronous_commit=$(psql -tA "$admin_url" -c 'show synchronous_commit')"
+# The machine is shared, so pgbench and the intake alternate for ROUNDS rounds: each pair sees
+# about the same background load.
+for round in $(seq 1 "${ROUNDS:-2}"); do
+  echo "== round $round: pgbench, $concurrency clients, ${duration}s, one INSERT per transaction"
+  "$pgbench" -n -c "$concurrency" -j 2 -T "$duration" -f "$here/insert.sql" "$base/$db_pgbench" 2>&1 | grep -E "^(tps|latency average)"
+  echo "== round $round: intake, $concurrency concurrent signed POST /api/github/webhooks, ${duration}s (+3s warm-up), LOG_LEVEL=$LOG_LEVEL"
+  "$loadgen" "http://127.0.0.1:$port/api/github/webhooks" "$root/../shared/fixtures/github/webhooks/pull_request/synchronize.payload.json" "$secret" "$concurrency" "$duration" 3 2>/dev/null
+  echo "   load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+done
+echo "== jobs stored by the intake: $(psql -tA "$base/$db_intake" -c 'select count(*) from review_jobs')"
