@@ -103,7 +103,15 @@ public sealed class GitDiffParserTests : IDisposable
         Git("mv", "src/to-rename.txt", "src/renamed.txt");
         Write("src/renamed.txt", string.Join("\n", Enumerable.Range(1, 20).Select(i => i == 10 ? "changed 10" : $"keep {i}")) + "\n");
         Write("src/noeol.txt", "first\nsecond changed\nthird\nfourth");
-        File.SetUnixFileMode(Path.Combine(repo, "tool.sh"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        if (OperatingSystem.IsWindows())
+        {
+            Git("update-index", "--chmod=+x", "tool.sh");
+        }
+        else
+        {
+            File.SetUnixFileMode(Path.Combine(repo, "tool.sh"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
         commits.Add(Commit("rename, no newline again, mode"));
         return commits;
     }
