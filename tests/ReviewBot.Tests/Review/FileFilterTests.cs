@@ -75,6 +75,17 @@ public sealed class FileFilterTests
         Assert.Null(new FileFilter([]).Check(pure));
     }
 
+    [Fact]
+    public void ToDiffFile_reads_mode_only_change_without_patch_as_nothing_to_review_rather_than_binary()
+    {
+        var file = PullRequestFiles.ToDiffFile(new PullRequestFile("scripts/run.sh", null, "changed", null, 0));
+
+        Assert.True(file.ModeChanged);
+        Assert.False(file.IsBinary);
+        Assert.Empty(file.Hunks);
+        Assert.Null(new FileFilter([]).Check(file));
+    }
+
     private static DiffFile Text(string path, string firstLine) => new()
     {
         Path = path,
