@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging.Abstractions;
 using ReviewBot.Llm;
 using ReviewBot.Review;
+using ReviewBot.Tests.Infrastructure;
 
 namespace ReviewBot.Tests.Review;
 
@@ -115,6 +116,23 @@ public sealed partial class ReviewEngineTests
             [SkipReason.Ignored, SkipReason.Binary, SkipReason.TooLarge, SkipReason.Ignored],
             result.Skipped.Select(s => s.Reason));
         Assert.Contains("`src/huge.cs`: too_large", result.CheckRunSummary, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Review_lists_a_patch_that_is_not_a_readable_diff_as_unreadable_and_partial()
+    {
+        // GitHub's own files-API example: a hunk header promising lines that are not there.
+        using var example = JsonDocument.Parse(TestPaths.ReadFixture("github/rest/pulls-list-files.diff-entry-items.json"));
+        var entry = example.RootElement[0];
+        var file = new PullRequestFile(entry.GetProperty("filename").GetString()!, null, entry.GetProperty("status").GetString()!, entry.GetProperty("patch").GetString(), entry.GetProperty("changes").GetInt32());
+        var llm = new FakeLlmClient((_, _) => FakeLlmClient.Json("""{"summary":"ok","comments":[]}"""));
+
+        var result = await Engine().ReviewAsync(Input([file, File("src/a.cs")]), Settings, llm, TestContext.Current.CancellationToken);
+
+        Assert.Equal(ReviewResultKind.Reviewed, result.Kind);
+        Assert.True(result.Partial);
+        Assert.Equal(("file1.txt", SkipReason.Unreadable), (result.Skipped[0].Path, result.Skipped[0].Reason));
+        Assert.DoesNotContain("file1.txt", Assert.Single(llm.Requests).UserPrompt, StringComparison.Ordinal);
     }
 
     [Fact]
