@@ -151,12 +151,37 @@ public sealed partial class ReviewEngineTests
     [Fact]
     public async Task Review_fails_transiently_with_the_provider_retry_delay()
     {
-        var llm = new FakeLlmClient((_, _) => new LlmCompletion(LlmOutcome.Transient, null, 0, 0, "busy", TimeSpan.FromSeconds(17)));
+        var llm = new FakeLlmClient((_, _) => new LlmCompletion(LlmOutcome.Transient, null, 0, 0, "busy", TimeSpan.FromMinutes(5)));
 
         var result = await Engine().ReviewAsync(Input([File("src/a.cs")]), Settings, llm, TestContext.Current.CancellationToken);
 
         Assert.Equal(LlmOutcome.Transient, result.FailureOutcome);
-        Assert.Equal(TimeSpan.FromSeconds(17), result.RetryAfter);
+        Assert.Equal(TimeSpan.FromMinutes(5), result.RetryAfter);
+        Assert.Single(llm.Requests);
+    }
+
+    [Fact]
+    public async Task Review_retries_a_chunk_after_a_short_provider_delay_and_succeeds()
+    {
+        var llm = new FakeLlmClient((_, i) => i < 2
+            ? new LlmCompletion(LlmOutcome.Transient, null, 0, 0, "rate limited", TimeSpan.FromMilliseconds(5))
+            : FakeLlmClient.Json("""{"summary":"fine","comments":[]}"""));
+
+        var result = await Engine().ReviewAsync(Input([File("src/a.cs")]), Settings, llm, TestContext.Current.CancellationToken);
+
+        Assert.Equal(ReviewResultKind.Reviewed, result.Kind);
+        Assert.Equal(3, llm.Requests.Count);
+    }
+
+    [Fact]
+    public async Task Review_gives_up_on_a_chunk_after_its_transient_retries()
+    {
+        var llm = new FakeLlmClient((_, _) => new LlmCompletion(LlmOutcome.Transient, null, 0, 0, "busy", TimeSpan.FromMilliseconds(5)));
+
+        var result = await Engine().ReviewAsync(Input([File("src/a.cs")]), Settings, llm, TestContext.Current.CancellationToken);
+
+        Assert.Equal(LlmOutcome.Transient, result.FailureOutcome);
+        Assert.Equal(3, llm.Requests.Count);
     }
 
     [Theory]
