@@ -38,6 +38,7 @@ public sealed class ReviewCommandTests
         Assert.Equal(["paths", "estimatedTokens"], chunk.EnumerateObject().Select(p => p.Name));
         Assert.Equal(["README.md", "doc/sponsors.md"], chunk.GetProperty("paths").EnumerateArray().Select(p => p.GetString()));
         Assert.True(chunk.GetProperty("estimatedTokens").GetInt32() > 0);
+        Assert.Contains("\"text\": \"<a href=", stdout, StringComparison.Ordinal);
     }
 
     [Fact]
