@@ -4,7 +4,8 @@ internal static class PullRequestFiles
 {
     // GitHub's files API entry -> the parsed diff of that file. GitHub omits `patch` for binary files
     // and for diffs too large to include; with no patch, a known binary extension or a change count
-    // of zero on an added/modified file means binary, anything else was withheld for size.
+    // of zero on an added/modified file means binary, anything else was withheld for size. A
+    // mode-only change has status "changed" and no patch: nothing to review, but not binary.
     // https://docs.github.com/en/rest/pulls/pulls#list-pull-requests-files
     public static DiffFile ToDiffFile(PullRequestFile file)
     {
@@ -20,7 +21,8 @@ internal static class PullRequestFiles
         if (file.Patch is null)
         {
             var pureRename = status == DiffFileStatus.Renamed && file.Changes == 0;
-            var binary = !pureRename && file.Status != "unchanged" &&
+            var modeOnly = file.Status == "changed" && file.Changes == 0;
+            var binary = !pureRename && !modeOnly && file.Status != "unchanged" &&
                 (FileFilter.HasBinaryExtension(file.Path) || file.Changes == 0);
             return new DiffFile
             {
@@ -28,7 +30,8 @@ internal static class PullRequestFiles
                 PreviousPath = previous,
                 Status = status,
                 IsBinary = binary,
-                PatchMissing = !binary && !pureRename && file.Status != "unchanged" && status != DiffFileStatus.Removed,
+                ModeChanged = modeOnly,
+                PatchMissing = !binary && !pureRename && !modeOnly && file.Status != "unchanged" && status != DiffFileStatus.Removed,
                 Hunks = [],
             };
         }

@@ -1,5 +1,7 @@
 using System.Globalization;
+using System.Text.Encodings.Web;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using Microsoft.Extensions.Logging.Abstractions;
 using Prometheus;
 using ReviewBot.Configuration;
@@ -13,6 +15,14 @@ namespace ReviewBot.Review;
 internal static class ReviewCommand
 {
     public const string ApiKeyVariable = "REVIEWBOT_LLM_API_KEY";
+
+    // The output is read by people and scripts, not embedded in HTML: diff text keeps its `<`, `+`
+    // and backticks instead of \u003C-style escapes (the JSON is equivalent either way).
+    private static readonly JsonSerializerOptions OutputOptions = new(ReviewJsonContext.Default.Options)
+    {
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        TypeInfoResolver = ReviewJsonContext.Default,
+    };
 
     public static Task<int> RunAsync(string[] args) =>
         RunAsync(args, Console.Out, Console.Error, Environment.GetEnvironmentVariable, null, CancellationToken.None);
@@ -47,7 +57,7 @@ internal static class ReviewCommand
         var engine = new ReviewEngine(new ReviewEngineOptions(), NullLogger<ReviewEngine>.Instance);
         if (arguments.DryRun)
         {
-            await output.WriteLineAsync(JsonSerializer.Serialize(DryRun(engine, files, settings), ReviewJsonContext.Default.DryRunOutput));
+            await output.WriteLineAsync(JsonSerializer.Serialize(DryRun(engine, files, settings), (JsonTypeInfo<DryRunOutput>)OutputOptions.GetTypeInfo(typeof(DryRunOutput))));
             return CommandLine.ExitOk;
         }
 
@@ -79,7 +89,7 @@ internal static class ReviewCommand
             result.InputTokens,
             result.OutputTokens,
             result.FailureMessage);
-        await output.WriteLineAsync(JsonSerializer.Serialize(rendered, ReviewJsonContext.Default.ReviewCommandOutput));
+        await output.WriteLineAsync(JsonSerializer.Serialize(rendered, (JsonTypeInfo<ReviewCommandOutput>)OutputOptions.GetTypeInfo(typeof(ReviewCommandOutput))));
         if (result.Kind == ReviewResultKind.Failed)
         {
             error.WriteLine(result.FailureMessage);

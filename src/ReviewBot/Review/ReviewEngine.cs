@@ -17,6 +17,13 @@ internal sealed record ReviewEngineOptions
 
     public int MaxOutputTokens { get; init; } = 8_192;
 
+    // A 429 or 5xx on one chunk is retried here when the provider asks for a short wait, so one
+    // rate-limited chunk does not throw away the others; longer waits go back to the job queue
+    // with the provider's delay (ReviewResult.RetryAfter).
+    public int TransientRetries { get; init; } = 2;
+
+    public TimeSpan MaxTransientRetryDelay { get; init; } = TimeSpan.FromSeconds(30);
+
     // The whole review, all chunks and retries; the per-request limit is the HttpClient's timeout.
     public TimeSpan ReviewTimeout { get; init; } = TimeSpan.FromMinutes(20);
 }
@@ -174,7 +181,9 @@ internal sealed partial class ReviewEngine(ReviewEngineOptions options, ILogger<
         {
             LlmCompletion? completion = null;
             var maxOutput = options.MaxOutputTokens;
-            for (var attempt = 1; attempt <= 2; attempt++)
+            var answerRetried = false;
+            var transientRetries = 0;
+            while (true)
             {
                 var prompt = ReviewPrompt.Build(input, chunk, chunkCount, settings.CustomInstructions, incremental);
                 completion = await llm.CompleteAsync(
@@ -193,12 +202,27 @@ internal sealed partial class ReviewEngine(ReviewEngineOptions options, ILogger<
                     completion = completion with { Outcome = LlmOutcome.InvalidOutput, Message = "The model's answer was not the JSON object asked for." };
                 }
 
-                if (completion.Outcome is not (LlmOutcome.Refused or LlmOutcome.Truncated or LlmOutcome.InvalidOutput))
+                if (completion.Outcome == LlmOutcome.Transient && transientRetries < options.TransientRetries)
+                {
+                    // Exponential backoff (2 s, 8 s) with jitter when the provider names no delay.
+                    var delay = completion.RetryAfter ?? TimeSpan.FromSeconds((2 << (2 * transientRetries)) + Random.Shared.NextDouble());
+                    if (delay <= options.MaxTransientRetryDelay)
+                    {
+                        transientRetries++;
+                        Log.ChunkRetry(logger, input.RepoFullName, input.Number, chunk.Index + 1, completion.Outcome.ToString(), transientRetries);
+                        await Task.Delay(delay, review.Token);
+                        continue;
+                    }
+                }
+
+                if (answerRetried || completion.Outcome is not (LlmOutcome.Refused or LlmOutcome.Truncated or LlmOutcome.InvalidOutput))
                 {
                     break;
                 }
 
-                Log.ChunkRetry(logger, input.RepoFullName, input.Number, chunk.Index + 1, completion.Outcome.ToString(), attempt);
+                // A refusal, a cut-off or unusable answer is retried once (with room for a longer answer).
+                answerRetried = true;
+                Log.ChunkRetry(logger, input.RepoFullName, input.Number, chunk.Index + 1, completion.Outcome.ToString(), 1);
                 if (completion.Outcome == LlmOutcome.Truncated)
                 {
                     maxOutput = Math.Min(maxOutput * 2, 32_768);

@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(ReviewBot.Benchmarks.DiffParserBenchmarks).Assembly).Run(args);
