@@ -47,7 +47,10 @@ public sealed class ProcessLifecycleTests
         await using var process = ReviewBotProcess.Start(env);
 
         Assert.Equal(2, await process.WaitForExitAsync(TimeSpan.FromSeconds(10)));
-        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(1.5), $"took {stopwatch.Elapsed}");
+        // The one-second promise is for the shipped native binary (CI sets REVIEWBOT_BINARY to it); the
+        // JIT apphost used in a plain `dotnet test` spends most of a second just starting the runtime.
+        var limit = Environment.GetEnvironmentVariable("REVIEWBOT_BINARY") is { Length: > 0 } ? TimeSpan.FromSeconds(1) : TimeSpan.FromSeconds(5);
+        Assert.True(stopwatch.Elapsed < limit, $"took {stopwatch.Elapsed}");
         var errors = string.Join('\n', process.StandardError);
         Assert.Contains("GITHUB_APP_ID", errors, StringComparison.Ordinal);
         Assert.Contains("GITHUB_PRIVATE_KEY", errors, StringComparison.Ordinal);
