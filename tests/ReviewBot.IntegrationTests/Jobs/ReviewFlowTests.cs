@@ -176,4 +176,78 @@ public sealed class ReviewFlowTests
         Assert.Contains("rejected", checkRun.Last.Summary, StringComparison.OrdinalIgnoreCase);
         Assert.Empty(github.Reviews);
     }
+
+    [Fact]
+    public async Task Over_the_hourly_budget_a_review_waits_and_the_check_run_says_until_when()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        using var github = new FakeGitHub();
+        using var openAi = new FakeOpenAi("src/cli.rs", 5);
+        github.AddPull(Repo, 2, ShaA, "diffs/modification-multiple-hunks.diff");
+        github.AddPull(Repo, 3, ShaB, "diffs/modification-multiple-hunks.diff");
+        await using var app = await StartAsync(db, github, openAi);
+        await Webhooks.ConfigureInstallationAsync(app.Client, 1);
+        await db.ExecuteAsync("UPDATE installation_settings SET reviews_per_hour = 1 WHERE installation_id = 1");
+
+        await Webhooks.SendAsync(app.Client, "pull_request", Webhooks.PullRequest("opened", 1, 2, ShaA));
+        await QueueTestApp.WaitUntilAsync(async () => await db.ScalarAsync<long>("SELECT count(*) FROM review_jobs WHERE status = 'completed'") == 1, TimeSpan.FromSeconds(20), "first review");
+        await Webhooks.SendAsync(app.Client, "pull_request", Webhooks.PullRequest("opened", 1, 3, ShaB));
+
+        await QueueTestApp.WaitUntilAsync(
+            () => Task.FromResult(github.CheckRuns.Values.Any(c => c.HeadSha == ShaB && c.Last.Status == "queued")), TimeSpan.FromSeconds(20), "the deferral on the check run");
+        // Not dropped: pending, due in about an hour, no attempt used.
+        Assert.Equal("pending", await db.ScalarAsync<string>("SELECT status FROM review_jobs WHERE commit_sha = $1", ShaB));
+        Assert.InRange(await db.ScalarAsync<double>("SELECT extract(epoch FROM run_after - now())::float8 FROM review_jobs WHERE commit_sha = $1", ShaB), 3000, 3601);
+        Assert.Equal(0, await db.ScalarAsync<int>("SELECT attempts FROM review_jobs WHERE commit_sha = $1", ShaB));
+        Assert.Contains("will run at about", github.CheckRuns.Values.Single(c => c.HeadSha == ShaB).Last.Summary, StringComparison.Ordinal);
+        Assert.Equal(0, github.ReviewsFor(Repo, 3, ShaB));
+
+        // When the hour has passed (here: the first review's start moved back), it runs.
+        await db.ExecuteAsync("UPDATE review_jobs SET started_at = now() - interval '2 hours' WHERE commit_sha = $1", ShaA);
+        await db.ExecuteAsync("UPDATE review_jobs SET run_after = now() WHERE commit_sha = $1", ShaB);
+        await db.ExecuteAsync("NOTIFY review_jobs");
+        await QueueTestApp.WaitUntilAsync(async () => await db.ScalarAsync<long>("SELECT count(*) FROM review_jobs WHERE status = 'completed'") == 2, TimeSpan.FromSeconds(20), "second review");
+        Assert.Equal(1, github.ReviewsFor(Repo, 3, ShaB));
+    }
+
+    [Fact]
+    public async Task Metrics_after_a_review_carry_every_contract_name()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        using var github = new FakeGitHub();
+        using var openAi = new FakeOpenAi("src/cli.rs", 5);
+        github.AddPull(Repo, 2, ShaA, "diffs/modification-multiple-hunks.diff");
+        await using var app = await StartAsync(db, github, openAi);
+        await Webhooks.ConfigureInstallationAsync(app.Client, 1);
+        await Webhooks.SendAsync(app.Client, "pull_request", Webhooks.PullRequest("opened", 1, 2, ShaA));
+        await QueueTestApp.WaitUntilAsync(async () => await db.ScalarAsync<long>("SELECT count(*) FROM review_jobs WHERE status = 'completed'") == 1, TimeSpan.FromSeconds(20), "review");
+
+        var text = await app.Client.GetStringAsync("/metrics", Ct);
+
+        // CONTRACT §5, with the label values a review produces.
+        foreach (var series in new[]
+        {
+            "reviewbot_webhooks_received_total{event=\"pull_request\",outcome=\"accepted\"}",
+            "reviewbot_reviews_total{outcome=\"neutral\"}",
+            "reviewbot_review_duration_seconds_count",
+            "reviewbot_queue_depth{status=\"pending\"}",
+            "reviewbot_queue_depth{status=\"processing\"}",
+            "reviewbot_job_retries_total",
+            "reviewbot_jobs_recovered_total",
+            "reviewbot_llm_requests_total{provider=\"openai\",outcome=\"success\"}",
+            "reviewbot_llm_request_duration_seconds_count{provider=\"openai\"}",
+            "reviewbot_llm_tokens_total{provider=\"openai\",kind=\"input\"}",
+            "reviewbot_llm_tokens_total{provider=\"openai\",kind=\"output\"}",
+            "reviewbot_github_requests_total{operation=\"create_review\",status=\"200\"}",
+            "reviewbot_review_comments_total{outcome=\"posted\"}",
+            "reviewbot_review_comments_total{outcome=\"unanchored\"}",
+        })
+        {
+            Assert.Contains(series, text, StringComparison.Ordinal);
+        }
+
+        // No repository, user or free text in any label.
+        Assert.DoesNotContain("Hello-World", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("Codertocat", text, StringComparison.Ordinal);
+    }
 }
