@@ -104,7 +104,9 @@ CREATE TABLE IF NOT EXISTS review_jobs (
 );
 
 CREATE UNIQUE INDEX IF NOT EXISTS review_jobs_dedupe_key ON review_jobs (dedupe_key);
--- The claim query scans only runnable jobs, oldest first.
+-- The claim query takes each installation's oldest runnable job with one probe of this index.
+CREATE INDEX IF NOT EXISTS review_jobs_pending_by_installation ON review_jobs (installation_id, run_after, id) WHERE status = 'pending';
+-- The dispatcher's "when is the next job due" and the queue-depth count read only pending jobs.
 CREATE INDEX IF NOT EXISTS review_jobs_pending ON review_jobs (run_after, id) WHERE status = 'pending';
 -- Lease expiry and per-installation concurrency look only at running jobs.
 CREATE INDEX IF NOT EXISTS review_jobs_processing ON review_jobs (installation_id, lease_expires_at) WHERE status = 'processing';

@@ -151,16 +151,20 @@ internal static class JobSql
     // waits behind a busy installation's backlog for more than one job slot.
     public const string JobLockCandidates =
         """
-        WITH candidates AS (
-            SELECT DISTINCT ON (j.installation_id) j.id, j.installation_id, j.run_after
-            FROM review_jobs j
-            WHERE j.status = 'pending' AND j.run_after <= now()
-            ORDER BY j.installation_id, j.run_after, j.id
-        )
         SELECT j.id, j.installation_id
-        FROM candidates c
-        JOIN installations i ON i.id = c.installation_id
+        FROM installations i
+        -- One index probe per installation (review_jobs_pending_by_installation), so a claim costs the
+        -- same with ten or ten thousand jobs queued.
+        CROSS JOIN LATERAL (
+            SELECT p.id, p.run_after
+            FROM review_jobs p
+            WHERE p.installation_id = i.id AND p.status = 'pending' AND p.run_after <= now()
+            ORDER BY p.run_after, p.id
+            LIMIT 1
+        ) c
         JOIN review_jobs j ON j.id = c.id
+        -- j.status again, on the locked row: when another replica claimed the job after our snapshot,
+        -- FOR UPDATE re-checks this condition on the newest version and the job is passed over.
         WHERE i.running < $1 AND i.suspended_at IS NULL AND j.status = 'pending'
         ORDER BY i.running, c.run_after, c.id
         LIMIT $2
