@@ -21,6 +21,13 @@ internal sealed class GitHubClient(GitHubRest rest, InstallationTokenCache token
         SendAsync(installationId, "get_pull_request", GitHubCallClass.Read, HttpMethod.Get, $"{RepoPath(repo)}/pulls/{Number(pullNumber)}", null,
             GitHubRest.Json(GitHubJsonContext.Default.PullRequest), cancellationToken);
 
+    // The pull request as one unified diff ("Get a pull request" with the diff media type,
+    // "Media types" → application/vnd.github.diff). GitHub refuses very large diffs (406/422, as
+    // Unprocessable); the files list is the fallback.
+    public Task<GitHubResult<string>> GetPullRequestDiffAsync(long installationId, string repo, int pullNumber, CancellationToken cancellationToken) =>
+        SendAsync(installationId, "get_pull_request_diff", GitHubCallClass.Read, HttpMethod.Get, rest.Resolve($"{RepoPath(repo)}/pulls/{Number(pullNumber)}"), null,
+            static (response, ct) => response.Content.ReadAsStringAsync(ct), cancellationToken, accept: "application/vnd.github.diff");
+
     // "List pull requests files": 100 per page, at most 3000 files in all (GitHub stops there).
     public async Task<GitHubResult<IReadOnlyList<PullRequestFile>>> ListPullRequestFilesAsync(long installationId, string repo, int pullNumber, CancellationToken cancellationToken)
     {
@@ -129,7 +136,7 @@ internal sealed class GitHubClient(GitHubRest rest, InstallationTokenCache token
 
     private async Task<GitHubResult<T>> SendAsync<T>(
         long installationId, string operation, GitHubCallClass callClass, HttpMethod method, Uri uri,
-        Func<HttpContent>? body, Func<HttpResponseMessage, CancellationToken, Task<T>> read, CancellationToken cancellationToken)
+        Func<HttpContent>? body, Func<HttpResponseMessage, CancellationToken, Task<T>> read, CancellationToken cancellationToken, string? accept = null)
     {
         long? writeGate = method == HttpMethod.Get ? null : installationId;
         for (var attempt = 0; ; attempt++)
@@ -147,6 +154,12 @@ internal sealed class GitHubClient(GitHubRest rest, InstallationTokenCache token
                 () =>
                 {
                     var request = GitHubHeaders.Create(method, uri);
+                    if (accept is not null)
+                    {
+                        request.Headers.Accept.Clear();
+                        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(accept));
+                    }
+
                     request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token.Value);
                     request.Content = body?.Invoke();
                     return request;

@@ -7,6 +7,7 @@ internal static class GitHubExtensions
 {
     public static WebApplicationBuilder AddGitHub(this WebApplicationBuilder builder)
     {
+        builder.Services.AddSingleton<JobWakeup>();
         builder.Services.AddSingleton<JobIntake>();
         builder.Services.AddSingleton<WebhookEndpoint>();
         builder.Services.AddSingleton<GitHubAppJwt>();

@@ -58,7 +58,7 @@ internal static class DedupeKey
 // The intake side of the job store: every write the webhook handler makes for one delivery, each
 // in one transaction that also records the delivery id, so a delivery is either fully stored or
 // not at all (and then GitHub shows it as failed and the recovery loop redelivers it).
-internal sealed class JobIntake(NpgsqlDataSource dataSource, ReviewBotOptions options)
+internal sealed class JobIntake(NpgsqlDataSource dataSource, ReviewBotOptions options, JobWakeup wakeup)
 {
     public async Task<EnqueueResult> EnqueueReviewAsync(DeliveryInfo delivery, ReviewRequest request, CancellationToken cancellationToken)
     {
@@ -78,12 +78,23 @@ internal sealed class JobIntake(NpgsqlDataSource dataSource, ReviewBotOptions op
 
         // Prepared once per physical connection; the webhook path runs this statement most.
         await command.PrepareAsync(cancellationToken);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        await reader.ReadAsync(cancellationToken);
-        return new EnqueueResult(
-            reader.GetInt64(0) == 1,
-            reader.IsDBNull(1) ? null : reader.GetInt64(1),
-            reader.GetInt64(2));
+        EnqueueResult result;
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            await reader.ReadAsync(cancellationToken);
+            result = new EnqueueResult(
+                reader.GetInt64(0) == 1,
+                reader.IsDBNull(1) ? null : reader.GetInt64(1),
+                reader.GetInt64(2));
+        }
+
+        // Committed (one implicit transaction): now the workers may look.
+        if (result.JobId is not null)
+        {
+            wakeup.Signal();
+        }
+
+        return result;
     }
 
     public async Task<(bool Recorded, long Cancelled)> CancelClosedPullRequestAsync(
@@ -214,5 +225,70 @@ internal sealed class JobIntake(NpgsqlDataSource dataSource, ReviewBotOptions op
         var command = new NpgsqlBatchCommand(sql);
         command.Parameters.AddRange(parameters);
         return command;
+    }
+}
+
+// Wakes the job workers after intake commits, with NOTIFY review_jobs from one connection at a time:
+// a burst of stored jobs yields a few notifications, not one per job (each NOTIFY serializes commits
+// on PostgreSQL's notify-queue lock). No wake-up is lost: a signal arriving while a NOTIFY is in
+// flight causes one more NOTIFY, sent after that signal. If the process dies between commit and
+// NOTIFY, the job is still found by the workers' periodic claim.
+internal sealed partial class JobWakeup(NpgsqlDataSource dataSource, ILogger<JobWakeup> logger)
+{
+    // 0: idle; 1: a NOTIFY in flight; 2: in flight and another one owed.
+    private int _state;
+
+    public void Signal()
+    {
+        while (true)
+        {
+            var state = Volatile.Read(ref _state);
+            if (state == 2)
+            {
+                return;
+            }
+
+            if (Interlocked.CompareExchange(ref _state, state + 1, state) == state)
+            {
+                if (state == 0)
+                {
+                    _ = Task.Run(NotifyLoopAsync);
+                }
+
+                return;
+            }
+        }
+    }
+
+    // Completes once every signal so far has been followed by a NOTIFY (tests).
+    public async Task WhenIdleAsync(CancellationToken cancellationToken)
+    {
+        while (Volatile.Read(ref _state) != 0)
+        {
+            await Task.Delay(5, cancellationToken);
+        }
+    }
+
+    private async Task NotifyLoopAsync()
+    {
+        do
+        {
+            try
+            {
+                await using var command = dataSource.CreateCommand(JobSql.JobNotify);
+                await command.ExecuteNonQueryAsync();
+            }
+            catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidOperationException)
+            {
+                Log.NotifyFailed(logger, ex.GetType().Name);
+            }
+        }
+        while (Interlocked.Decrement(ref _state) > 0);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Warning, "Could not NOTIFY review_jobs ({ErrorType}); workers find the job on their next poll")]
+        public static partial void NotifyFailed(ILogger logger, string errorType);
     }
 }

@@ -51,7 +51,7 @@ public sealed class DeliveryRecoveryTests : IDisposable
 
         using var stack = new GitHubStack(_server);
         var service = new DeliveryRecoveryService(
-            stack.App, new JobIntake(db.DataSource, stack.Options), stack.Options, TimeProvider.System, NullLogger<DeliveryRecoveryService>.Instance);
+            stack.App, new JobIntake(db.DataSource, stack.Options, new JobWakeup(db.DataSource, NullLogger<JobWakeup>.Instance)), stack.Options, TimeProvider.System, NullLogger<DeliveryRecoveryService>.Instance);
 
         var redelivered = await service.RecoverAsync(Ct);
 

@@ -247,6 +247,34 @@ public sealed class GitHubClientTests : IDisposable
     }
 
     [Fact]
+    public async Task Compare_reviews_and_diff_read_what_the_runner_needs()
+    {
+        using var stack = new GitHubStack(_server);
+        GivenToken("ghs_1", DateTimeOffset.UtcNow.AddHours(1));
+        _server.Given(Request.Create().WithPath("/api/v3/repos/octocat/Hello-World/compare/aaa...bbb").UsingGet())
+            .RespondWith(Response.Create().WithStatusCode(200).WithBody(
+                """{"status":"ahead","ahead_by":1,"behind_by":0,"total_commits":1,"commits":[{"sha":"bbb","commit":{"message":"Fix it"}}],"files":[{"filename":"a.cs","status":"modified","changes":2,"patch":"@@ -1 +1 @@\n-a\n+b"}]}"""));
+        _server.Given(Request.Create().WithPath(PullPath + "/reviews").WithParam("page", "2").UsingGet())
+            .RespondWith(Response.Create().WithStatusCode(200).WithBody(Fixture("pulls-list-reviews.pull-request-review-items.json")));
+        _server.Given(Request.Create().WithPath(PullPath + "/reviews").UsingGet()).AtPriority(10)
+            .RespondWith(Response.Create().WithStatusCode(200).WithBody(Fixture("pulls-list-reviews.pull-request-review-items.json"))
+                .WithHeader("Link", $"<{_server.Url}{PullPath}/reviews?per_page=100&page=2>; rel=\"next\""));
+        _server.Given(Request.Create().WithPath(PullPath).WithHeader("Accept", "application/vnd.github.diff").UsingGet())
+            .RespondWith(Response.Create().WithStatusCode(200).WithBody(TestPaths.ReadFixture("diffs/no-newline-at-eof.diff")));
+
+        var compare = await stack.Client.CompareCommitsAsync(42, Repo, "aaa", "bbb", Ct);
+        var reviews = await stack.Client.ListReviewsAsync(42, Repo, 1347, Ct);
+        var diff = await stack.Client.GetPullRequestDiffAsync(42, Repo, 1347, Ct);
+
+        Assert.Equal("ahead", compare.Value!.Status);
+        Assert.Equal("Fix it", Assert.Single(compare.Value.Commits).Commit.Message);
+        Assert.Equal("a.cs", Assert.Single(compare.Value.Files).Filename);
+        Assert.Equal(2, reviews.Value!.Count);
+        Assert.Equal("ecdd80bb57125d7ba9641ffaa4d7d2c19d3f3091", reviews.Value[0].CommitId);
+        Assert.Equal(TestPaths.ReadFixture("diffs/no-newline-at-eof.diff"), diff.Value);
+    }
+
+    [Fact]
     public async Task Mutating_calls_for_one_installation_go_out_one_at_a_time()
     {
         using var stack = new GitHubStack(_server);
