@@ -223,9 +223,13 @@ internal sealed partial class ReviewEngine(ReviewEngineOptions options, ILogger<
                 // A refusal, a cut-off or unusable answer is retried once (with room for a longer answer).
                 answerRetried = true;
                 Log.ChunkRetry(logger, input.RepoFullName, input.Number, chunk.Index + 1, completion.Outcome.ToString(), 1);
-                if (completion.Outcome == LlmOutcome.Truncated)
+                if (completion.Outcome == LlmOutcome.Truncated && settings.Provider != LlmProvider.Anthropic)
                 {
-                    maxOutput = Math.Min(maxOutput * 2, 32_768);
+                    // Reasoning tokens (OpenAI o-series/gpt-5, Gemini 2.5 thinking) count against the
+                    // output limit, so a second try gets more room, up to 16,384, which current
+                    // OpenAI and Gemini models accept. Some Claude models reject max_tokens above
+                    // 8,192 with 400, so Anthropic keeps its limit.
+                    maxOutput = Math.Min(maxOutput * 2, 16_384);
                 }
             }
 

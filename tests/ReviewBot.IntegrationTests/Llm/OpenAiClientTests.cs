@@ -81,6 +81,9 @@ public sealed class OpenAiClientTests : IDisposable
         Assert.Equal(LlmOutcome.KeyRejected, result.Outcome);
         Assert.Equal("The OpenAI API key was rejected (401). Update it in the ReviewBot settings.", result.Message);
         Assert.Equal(1, llm.Requests("openai", "key_rejected"));
+        var log = Assert.Single(llm.Logs.Collector.GetSnapshot(), r => r.Level == Microsoft.Extensions.Logging.LogLevel.Warning);
+        Assert.Contains("ended key_rejected", log.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(LlmTestSupport.ApiKey[..8], log.Message, StringComparison.Ordinal);
     }
 
     [Fact]
