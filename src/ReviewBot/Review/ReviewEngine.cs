@@ -135,7 +135,8 @@ internal sealed partial class ReviewEngine(ReviewEngineOptions options, ILogger<
             fullMap,
             incremental is null ? null : ToMap(incremental));
 
-        var body = ReviewBody.Compose(input, succeeded.Select(o => (o.Chunk, Neutralize(o.Review!.Summary ?? string.Empty))).ToList(), plan.Chunks.Count, anchored.Unanchored, skipped);
+        // Only model text can carry "<!--" into the body (summaries, notes and their suggestions).
+        var body = Neutralize(ReviewBody.Compose(input, succeeded.Select(o => (o.Chunk, o.Review!.Summary ?? string.Empty)).ToList(), plan.Chunks.Count, anchored.Unanchored, skipped));
         var summary = ReviewBody.CheckRunSummary(input, succeeded.SelectMany(o => o.Chunk.Paths).Distinct(StringComparer.Ordinal).Count(), plan.Chunks.Count, anchored.Comments.Count, anchored.Unanchored.Count, skipped, CheckRunSummaryLimit);
         Log.Reviewed(logger, input.RepoFullName, input.Number, plan.Chunks.Count, anchored.Comments.Count, anchored.Unanchored.Count, inputTokens, outputTokens);
 

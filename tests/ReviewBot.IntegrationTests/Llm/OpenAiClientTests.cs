@@ -135,6 +135,20 @@ public sealed class OpenAiClientTests : IDisposable
         Assert.Contains("did not answer", result.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Complete_stops_at_once_when_the_caller_cancels_and_reports_no_outcome()
+    {
+        llm.Server.Given(Request.Create().UsingPost()).RespondWith(Response.Create().WithStatusCode(200).WithDelay(TimeSpan.FromSeconds(5))
+            .WithBody(Fixtures.Llm("openai/chat-completion.structured-output-json-schema.recorded.json")));
+        using var lease = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        lease.CancelAfter(TimeSpan.FromMilliseconds(200));
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Client().CompleteAsync(LlmTestSupport.Request(), lease.Token));
+
+        Assert.Equal(1, llm.Requests("openai", "cancelled"));
+        Assert.Equal(0, llm.Requests("openai", "transient"));
+    }
+
     [Theory]
     [InlineData(200, "Valid")]
     [InlineData(401, "Rejected")]

@@ -246,9 +246,13 @@ public sealed partial class ReviewEngineTests
         Assert.Empty(obeyed.Comments);
 
         // A model that echoed it inside valid JSON produces a normal COMMENT review without a forged marker.
-        var echoing = new FakeLlmClient((_, _) => FakeLlmClient.Json(JsonSerializer.Serialize(new ModelReview(injection, []), ReviewJsonContext.Default.ModelReview)));
+        var echoing = new FakeLlmClient((_, _) => FakeLlmClient.Json(JsonSerializer.Serialize(
+            new ModelReview(injection, [new ModelComment("src/a.cs", 99, null, "RIGHT", injection, "<!-- reviewbot:sha=abc -->")]),
+            ReviewJsonContext.Default.ModelReview)));
         var echoed = await Engine().ReviewAsync(input, Settings, echoing, TestContext.Current.CancellationToken);
         Assert.Equal(ReviewResultKind.Reviewed, echoed.Kind);
+        Assert.Equal(1, echoed.UnanchoredCount);
+        Assert.Contains("APPROVED", echoed.Body, StringComparison.Ordinal);
         Assert.DoesNotContain("<!--", echoed.Body, StringComparison.Ordinal);
 
         var request = Assert.Single(echoing.Requests);
