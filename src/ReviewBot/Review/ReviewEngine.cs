@@ -76,6 +76,12 @@ internal sealed partial class ReviewEngine(ReviewEngineOptions options, ILogger<
         ILlmClient llm,
         CancellationToken cancellationToken)
     {
+        var fullMap = ToMap(full);
+        if (incremental is not null)
+        {
+            incremental = IncrementalScope.Restrict(incremental, fullMap);
+        }
+
         var shown = incremental ?? full;
         var plan = Plan(shown, settings);
         var skipped = unreadable.Concat(plan.Skipped).ToList();
@@ -129,7 +135,6 @@ internal sealed partial class ReviewEngine(ReviewEngineOptions options, ILogger<
             }
         }
 
-        var fullMap = ToMap(full);
         var anchored = Anchoring.Anchor(
             succeeded.SelectMany(o => o.Review!.Comments ?? []).Select(NeutralizeComment),
             fullMap,

@@ -286,6 +286,28 @@ public sealed partial class ReviewEngineTests
     }
 
     [Fact]
+    public async Task Incremental_review_leaves_out_changes_that_came_from_merging_the_base_branch()
+    {
+        // Since the last review the author merged main: src/main-only.cs and the hunk at line 40 of
+        // src/a.cs came from main and are not part of the pull request's diff.
+        var incremental = new[]
+        {
+            new PullRequestFile("src/a.cs", null, "modified", "@@ -3,1 +3,1 @@\n-var y = 1;\n+var y = x / 0;\n@@ -40,1 +41,1 @@\n-old main line\n+new main line\n", 4),
+            new PullRequestFile("src/main-only.cs", null, "modified", "@@ -1 +1 @@\n-a\n+b\n", 2),
+        };
+        var input = Input([File("src/a.cs")]) with { IncrementalFiles = incremental };
+        var llm = new FakeLlmClient((_, _) => FakeLlmClient.Json("""{"summary":"ok","comments":[]}"""));
+
+        var result = await Engine().ReviewAsync(input, Settings, llm, TestContext.Current.CancellationToken);
+
+        var prompt = Assert.Single(llm.Requests).UserPrompt;
+        Assert.Contains("R3 + var y = x / 0;", prompt, StringComparison.Ordinal);
+        Assert.DoesNotContain("main line", prompt, StringComparison.Ordinal);
+        Assert.DoesNotContain("main-only", prompt, StringComparison.Ordinal);
+        Assert.Empty(result.Skipped);
+    }
+
+    [Fact]
     public async Task Review_stops_when_the_caller_cancels()
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
