@@ -136,6 +136,25 @@ public sealed partial class ReviewEngineTests
     }
 
     [Fact]
+    public async Task Review_body_and_comments_stay_within_github_size_limits()
+    {
+        // 3,000 ignored files and a model that writes far too much.
+        var files = Enumerable.Range(0, 3_000).Select(i => new PullRequestFile($"vendor/lib{i}/very/long/path/to/some/file{i}.go", null, "modified", "@@ -1 +1 @@\n-a\n+b", 2)).ToList();
+        files.Add(File("src/a.cs"));
+        var huge = new string('x', 70_000);
+        var llm = new FakeLlmClient((_, _) => FakeLlmClient.Json(JsonSerializer.Serialize(
+            new ModelReview(huge, [new ModelComment("src/a.cs", 3, null, "RIGHT", huge, null), new ModelComment("src/a.cs", 77, null, "RIGHT", huge, null)]),
+            ReviewJsonContext.Default.ModelReview)));
+
+        var result = await Engine().ReviewAsync(Input(files), Settings, llm, TestContext.Current.CancellationToken);
+
+        Assert.InRange(result.Body.Length, 1, 65_536 - 100);
+        Assert.InRange(Assert.Single(result.Comments).Body.Length, 1, 65_536);
+        Assert.InRange(result.CheckRunSummary.Length, 1, 60_000);
+        Assert.Contains("…and", result.CheckRunSummary, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Review_fails_with_the_provider_message_when_the_key_is_rejected()
     {
         var llm = new FakeLlmClient((_, _) => new LlmCompletion(LlmOutcome.KeyRejected, null, 0, 0, "The OpenAI API key was rejected (401). Update it in the ReviewBot settings."));
