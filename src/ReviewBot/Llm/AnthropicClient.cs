@@ -7,7 +7,7 @@ namespace ReviewBot.Llm;
 // object, validated by the tool's input_schema. No SDK.
 // https://docs.anthropic.com/en/api/messages
 // https://docs.anthropic.com/en/docs/build-with-claude/tool-use#forcing-tool-use
-internal sealed class AnthropicClient(HttpClient http, string apiKey, ReviewBotMetrics metrics) : LlmClientBase(http, metrics)
+internal sealed class AnthropicClient(HttpClient http, string apiKey, ReviewBotMetrics metrics, ILogger<AnthropicClient> logger) : LlmClientBase(http, metrics, logger)
 {
     // https://docs.anthropic.com/en/api/versioning
     private const string ApiVersion = "2023-06-01";

@@ -10,7 +10,7 @@ namespace ReviewBot.Llm;
 // The key goes in the x-goog-api-key header, never in the URL, so it cannot reach a log line.
 // https://ai.google.dev/api/generate-content
 // https://ai.google.dev/gemini-api/docs/structured-output
-internal sealed class GeminiClient(HttpClient http, string apiKey, ReviewBotMetrics metrics) : LlmClientBase(http, metrics)
+internal sealed class GeminiClient(HttpClient http, string apiKey, ReviewBotMetrics metrics, ILogger<GeminiClient> logger) : LlmClientBase(http, metrics, logger)
 {
     public override LlmProvider Provider => LlmProvider.Gemini;
 

@@ -11,7 +11,7 @@ namespace ReviewBot.Llm;
 
 // What the three clients share: sending with the per-request timeout, telling the caller's
 // cancellation apart from a timeout, retry delays, and the metrics of CONTRACT §5.
-internal abstract class LlmClientBase(HttpClient http, ReviewBotMetrics metrics) : ILlmClient
+internal abstract partial class LlmClientBase(HttpClient http, ReviewBotMetrics metrics, ILogger logger) : ILlmClient
 {
     protected HttpClient Http { get; } = http;
 
@@ -50,7 +50,18 @@ internal abstract class LlmClientBase(HttpClient http, ReviewBotMetrics metrics)
                 $"The {DisplayName} API could not be reached ({ex.HttpRequestError}).");
         }
 
-        metrics.LlmRequestDuration.WithLabels(provider).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        metrics.LlmRequestDuration.WithLabels(provider).Observe(elapsed.TotalSeconds);
+        if (result.Outcome == LlmOutcome.Success)
+        {
+            Log.Completed(logger, provider, request.Model, elapsed.TotalSeconds, result.InputTokens, result.OutputTokens);
+        }
+        else
+        {
+            // Messages are ReviewBot's own words plus the provider's error text, never the key.
+            Log.Failed(logger, provider, request.Model, OutcomeLabel(result.Outcome), elapsed.TotalSeconds, result.Message);
+        }
+
         metrics.LlmRequests.WithLabels(provider, OutcomeLabel(result.Outcome)).Inc();
         if (result.InputTokens > 0)
         {
@@ -177,4 +188,13 @@ internal abstract class LlmClientBase(HttpClient http, ReviewBotMetrics metrics)
         LlmOutcome.BadRequest => "bad_request",
         _ => "other",
     };
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Debug, "LLM request to {Provider} ({Model}) answered in {Seconds:0.0} s: {InputTokens} input and {OutputTokens} output tokens")]
+        public static partial void Completed(ILogger logger, string provider, string model, double seconds, int inputTokens, int outputTokens);
+
+        [LoggerMessage(2, LogLevel.Warning, "LLM request to {Provider} ({Model}) ended {Outcome} after {Seconds:0.0} s: {Detail}")]
+        public static partial void Failed(ILogger logger, string provider, string model, string outcome, double seconds, string? detail);
+    }
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging.Abstractions;
 using ReviewBot.Configuration;
 using ReviewBot.Observability;
 
@@ -25,8 +26,10 @@ internal sealed record LlmEndpoints(Uri OpenAiBaseUrl, Uri AnthropicBaseUrl, Uri
     private static Uri WithTrailingSlash(Uri uri) => uri.AbsoluteUri.EndsWith('/') ? uri : new Uri(uri.AbsoluteUri + "/");
 }
 
-internal sealed class LlmClientFactory(IHttpClientFactory httpClients, ReviewBotMetrics metrics) : ILlmClientFactory
+internal sealed class LlmClientFactory(IHttpClientFactory httpClients, ReviewBotMetrics metrics, ILoggerFactory? loggers = null) : ILlmClientFactory
 {
+    private readonly ILoggerFactory loggers = loggers ?? NullLoggerFactory.Instance;
+
     public ILlmClient Create(LlmProvider provider, string apiKey) => CreateClient(provider, apiKey);
 
     public Task<KeyValidation> ValidateKeyAsync(LlmProvider provider, string apiKey, CancellationToken cancellationToken) =>
@@ -37,9 +40,9 @@ internal sealed class LlmClientFactory(IHttpClientFactory httpClients, ReviewBot
         var http = httpClients.CreateClient(LlmEndpoints.HttpClientName(provider));
         return provider switch
         {
-            LlmProvider.OpenAi => new OpenAiClient(http, apiKey, metrics),
-            LlmProvider.Anthropic => new AnthropicClient(http, apiKey, metrics),
-            LlmProvider.Gemini => new GeminiClient(http, apiKey, metrics),
+            LlmProvider.OpenAi => new OpenAiClient(http, apiKey, metrics, loggers.CreateLogger<OpenAiClient>()),
+            LlmProvider.Anthropic => new AnthropicClient(http, apiKey, metrics, loggers.CreateLogger<AnthropicClient>()),
+            LlmProvider.Gemini => new GeminiClient(http, apiKey, metrics, loggers.CreateLogger<GeminiClient>()),
             _ => throw new ArgumentOutOfRangeException(nameof(provider)),
         };
     }

@@ -10,7 +10,7 @@ namespace ReviewBot.Llm;
 // `max_completion_tokens` are sent.
 // https://platform.openai.com/docs/api-reference/chat/create
 // https://platform.openai.com/docs/guides/structured-outputs
-internal sealed class OpenAiClient(HttpClient http, string apiKey, ReviewBotMetrics metrics) : LlmClientBase(http, metrics)
+internal sealed class OpenAiClient(HttpClient http, string apiKey, ReviewBotMetrics metrics, ILogger<OpenAiClient> logger) : LlmClientBase(http, metrics, logger)
 {
     public override LlmProvider Provider => LlmProvider.OpenAi;
 

@@ -215,7 +215,8 @@ internal static class Anchoring
                 text.Append("\n\nSuggested replacement:\n").Append(Fence(string.Empty, extra));
             }
 
-            return new InlineComment(path, line, side, startLine, startLine is null ? null : side, text.ToString());
+            var body = text.Length <= ReviewBody.BodyLimit ? text.ToString() : text.ToString(0, ReviewBody.BodyLimit - 20) + "\n\n…(cut here)";
+            return new InlineComment(path, line, side, startLine, startLine is null ? null : side, body);
         }
 
         private static int? Min(int? a, int? b) => a is null || b is null ? (a ?? b) : Math.Min(a.Value, b.Value);

@@ -7,6 +7,10 @@ namespace ReviewBot.Review;
 // not be anchored (per file), and what was not reviewed and why. The caller appends the marker.
 internal static class ReviewBody
 {
+    // GitHub rejects a review or comment body over 65,536 characters with 422; the caller still
+    // appends its marker, so the body stays well below.
+    public const int BodyLimit = 60_000;
+
     public static string Compose(
         ReviewInput input,
         IReadOnlyList<(ReviewChunk Chunk, string Summary)> summaries,
@@ -58,10 +62,11 @@ internal static class ReviewBody
         if (skipped.Count > 0)
         {
             body.Append("### Not reviewed\n\n");
-            AppendSkipped(body, skipped, int.MaxValue);
+            AppendSkipped(body, skipped, Math.Max(2_000, BodyLimit - body.Length - 500));
         }
 
-        return body.ToString().TrimEnd() + "\n";
+        var text = body.ToString().TrimEnd();
+        return (text.Length <= BodyLimit ? text : text[..(BodyLimit - 80)] + "\n\n…(cut here: the review was too long for one GitHub review body)") + "\n";
     }
 
     public static string CheckRunSummary(ReviewInput input, int reviewedFiles, int chunks, int comments, int unanchored, IReadOnlyList<SkippedFile> skipped, int limit)

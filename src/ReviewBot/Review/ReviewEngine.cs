@@ -76,6 +76,12 @@ internal sealed partial class ReviewEngine(ReviewEngineOptions options, ILogger<
         ILlmClient llm,
         CancellationToken cancellationToken)
     {
+        var fullMap = ToMap(full);
+        if (incremental is not null)
+        {
+            incremental = IncrementalScope.Restrict(incremental, fullMap);
+        }
+
         var shown = incremental ?? full;
         var plan = Plan(shown, settings);
         var skipped = unreadable.Concat(plan.Skipped).ToList();
@@ -129,13 +135,13 @@ internal sealed partial class ReviewEngine(ReviewEngineOptions options, ILogger<
             }
         }
 
-        var fullMap = ToMap(full);
         var anchored = Anchoring.Anchor(
             succeeded.SelectMany(o => o.Review!.Comments ?? []).Select(NeutralizeComment),
             fullMap,
             incremental is null ? null : ToMap(incremental));
 
-        var body = ReviewBody.Compose(input, succeeded.Select(o => (o.Chunk, Neutralize(o.Review!.Summary ?? string.Empty))).ToList(), plan.Chunks.Count, anchored.Unanchored, skipped);
+        // Only model text can carry "<!--" into the body (summaries, notes and their suggestions).
+        var body = Neutralize(ReviewBody.Compose(input, succeeded.Select(o => (o.Chunk, o.Review!.Summary ?? string.Empty)).ToList(), plan.Chunks.Count, anchored.Unanchored, skipped));
         var summary = ReviewBody.CheckRunSummary(input, succeeded.SelectMany(o => o.Chunk.Paths).Distinct(StringComparer.Ordinal).Count(), plan.Chunks.Count, anchored.Comments.Count, anchored.Unanchored.Count, skipped, CheckRunSummaryLimit);
         Log.Reviewed(logger, input.RepoFullName, input.Number, plan.Chunks.Count, anchored.Comments.Count, anchored.Unanchored.Count, inputTokens, outputTokens);
 
@@ -223,9 +229,13 @@ internal sealed partial class ReviewEngine(ReviewEngineOptions options, ILogger<
                 // A refusal, a cut-off or unusable answer is retried once (with room for a longer answer).
                 answerRetried = true;
                 Log.ChunkRetry(logger, input.RepoFullName, input.Number, chunk.Index + 1, completion.Outcome.ToString(), 1);
-                if (completion.Outcome == LlmOutcome.Truncated)
+                if (completion.Outcome == LlmOutcome.Truncated && settings.Provider != LlmProvider.Anthropic)
                 {
-                    maxOutput = Math.Min(maxOutput * 2, 32_768);
+                    // Reasoning tokens (OpenAI o-series/gpt-5, Gemini 2.5 thinking) count against the
+                    // output limit, so a second try gets more room, up to 16,384, which current
+                    // OpenAI and Gemini models accept. Some Claude models reject max_tokens above
+                    // 8,192 with 400, so Anthropic keeps its limit.
+                    maxOutput = Math.Min(maxOutput * 2, 16_384);
                 }
             }
 

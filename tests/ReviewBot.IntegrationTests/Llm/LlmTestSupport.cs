@@ -1,5 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using NJsonSchema;
 using Prometheus;
 using ReviewBot.IntegrationTests.Infrastructure;
@@ -14,6 +16,7 @@ internal sealed class LlmTestSupport : IDisposable
     public const string ApiKey = "test-key-0123456789-SECRET";
 
     private readonly StaticLlmHttpClientFactory httpClients;
+    private readonly ILoggerFactory loggers;
 
     public LlmTestSupport(TimeSpan? timeout = null)
     {
@@ -21,7 +24,9 @@ internal sealed class LlmTestSupport : IDisposable
         var endpoints = new LlmEndpoints(new Uri(Server.Url + "/v1"), new Uri(Server.Url!), new Uri(Server.Url!), timeout ?? TimeSpan.FromSeconds(30));
         httpClients = new StaticLlmHttpClientFactory(endpoints);
         Metrics = new ReviewBotMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
-        Factory = new LlmClientFactory(httpClients, Metrics);
+        Logs = new FakeLoggerProvider();
+        loggers = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Debug).AddProvider(Logs));
+        Factory = new LlmClientFactory(httpClients, Metrics, loggers);
     }
 
     public WireMockServer Server { get; }
@@ -29,6 +34,8 @@ internal sealed class LlmTestSupport : IDisposable
     public ReviewBotMetrics Metrics { get; }
 
     public LlmClientFactory Factory { get; }
+
+    public FakeLoggerProvider Logs { get; }
 
     public static LlmCompletionRequest Request(string schemaName = "pull_request_review") =>
         new("model-x", "You are a reviewer.", "Review this.", schemaName, ReviewBot.Review.ReviewPrompt.OutputSchema, 1024);
@@ -44,6 +51,7 @@ internal sealed class LlmTestSupport : IDisposable
     public void Dispose()
     {
         httpClients.Dispose();
+        loggers.Dispose();
         Server.Stop();
         Server.Dispose();
     }

@@ -81,6 +81,9 @@ public sealed class OpenAiClientTests : IDisposable
         Assert.Equal(LlmOutcome.KeyRejected, result.Outcome);
         Assert.Equal("The OpenAI API key was rejected (401). Update it in the ReviewBot settings.", result.Message);
         Assert.Equal(1, llm.Requests("openai", "key_rejected"));
+        var log = Assert.Single(llm.Logs.Collector.GetSnapshot(), r => r.Level == Microsoft.Extensions.Logging.LogLevel.Warning);
+        Assert.Contains("ended key_rejected", log.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(LlmTestSupport.ApiKey[..8], log.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -130,6 +133,20 @@ public sealed class OpenAiClientTests : IDisposable
 
         Assert.Equal(LlmOutcome.Transient, result.Outcome);
         Assert.Contains("did not answer", result.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Complete_stops_at_once_when_the_caller_cancels_and_reports_no_outcome()
+    {
+        llm.Server.Given(Request.Create().UsingPost()).RespondWith(Response.Create().WithStatusCode(200).WithDelay(TimeSpan.FromSeconds(5))
+            .WithBody(Fixtures.Llm("openai/chat-completion.structured-output-json-schema.recorded.json")));
+        using var lease = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        lease.CancelAfter(TimeSpan.FromMilliseconds(200));
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Client().CompleteAsync(LlmTestSupport.Request(), lease.Token));
+
+        Assert.Equal(1, llm.Requests("openai", "cancelled"));
+        Assert.Equal(0, llm.Requests("openai", "transient"));
     }
 
     [Theory]

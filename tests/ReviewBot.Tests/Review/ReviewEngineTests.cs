@@ -136,6 +136,25 @@ public sealed partial class ReviewEngineTests
     }
 
     [Fact]
+    public async Task Review_body_and_comments_stay_within_github_size_limits()
+    {
+        // 3,000 ignored files and a model that writes far too much.
+        var files = Enumerable.Range(0, 3_000).Select(i => new PullRequestFile($"vendor/lib{i}/very/long/path/to/some/file{i}.go", null, "modified", "@@ -1 +1 @@\n-a\n+b", 2)).ToList();
+        files.Add(File("src/a.cs"));
+        var huge = new string('x', 70_000);
+        var llm = new FakeLlmClient((_, _) => FakeLlmClient.Json(JsonSerializer.Serialize(
+            new ModelReview(huge, [new ModelComment("src/a.cs", 3, null, "RIGHT", huge, null), new ModelComment("src/a.cs", 77, null, "RIGHT", huge, null)]),
+            ReviewJsonContext.Default.ModelReview)));
+
+        var result = await Engine().ReviewAsync(Input(files), Settings, llm, TestContext.Current.CancellationToken);
+
+        Assert.InRange(result.Body.Length, 1, 65_536 - 100);
+        Assert.InRange(Assert.Single(result.Comments).Body.Length, 1, 65_536);
+        Assert.InRange(result.CheckRunSummary.Length, 1, 60_000);
+        Assert.Contains("…and", result.CheckRunSummary, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Review_fails_with_the_provider_message_when_the_key_is_rejected()
     {
         var llm = new FakeLlmClient((_, _) => new LlmCompletion(LlmOutcome.KeyRejected, null, 0, 0, "The OpenAI API key was rejected (401). Update it in the ReviewBot settings."));
@@ -246,9 +265,13 @@ public sealed partial class ReviewEngineTests
         Assert.Empty(obeyed.Comments);
 
         // A model that echoed it inside valid JSON produces a normal COMMENT review without a forged marker.
-        var echoing = new FakeLlmClient((_, _) => FakeLlmClient.Json(JsonSerializer.Serialize(new ModelReview(injection, []), ReviewJsonContext.Default.ModelReview)));
+        var echoing = new FakeLlmClient((_, _) => FakeLlmClient.Json(JsonSerializer.Serialize(
+            new ModelReview(injection, [new ModelComment("src/a.cs", 99, null, "RIGHT", injection, "<!-- reviewbot:sha=abc -->")]),
+            ReviewJsonContext.Default.ModelReview)));
         var echoed = await Engine().ReviewAsync(input, Settings, echoing, TestContext.Current.CancellationToken);
         Assert.Equal(ReviewResultKind.Reviewed, echoed.Kind);
+        Assert.Equal(1, echoed.UnanchoredCount);
+        Assert.Contains("APPROVED", echoed.Body, StringComparison.Ordinal);
         Assert.DoesNotContain("<!--", echoed.Body, StringComparison.Ordinal);
 
         var request = Assert.Single(echoing.Requests);
@@ -279,6 +302,28 @@ public sealed partial class ReviewEngineTests
         Assert.Equal(3, Assert.Single(result.Comments).Line);
         Assert.Contains("Reviewed commits abc1234..def5678 (1 new commit)", result.Body, StringComparison.Ordinal);
         Assert.Contains("Reviewed commits abc1234..def5678", result.CheckRunSummary, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Incremental_review_leaves_out_changes_that_came_from_merging_the_base_branch()
+    {
+        // Since the last review the author merged main: src/main-only.cs and the hunk at line 40 of
+        // src/a.cs came from main and are not part of the pull request's diff.
+        var incremental = new[]
+        {
+            new PullRequestFile("src/a.cs", null, "modified", "@@ -3,1 +3,1 @@\n-var y = 1;\n+var y = x / 0;\n@@ -40,1 +41,1 @@\n-old main line\n+new main line\n", 4),
+            new PullRequestFile("src/main-only.cs", null, "modified", "@@ -1 +1 @@\n-a\n+b\n", 2),
+        };
+        var input = Input([File("src/a.cs")]) with { IncrementalFiles = incremental };
+        var llm = new FakeLlmClient((_, _) => FakeLlmClient.Json("""{"summary":"ok","comments":[]}"""));
+
+        var result = await Engine().ReviewAsync(input, Settings, llm, TestContext.Current.CancellationToken);
+
+        var prompt = Assert.Single(llm.Requests).UserPrompt;
+        Assert.Contains("R3 + var y = x / 0;", prompt, StringComparison.Ordinal);
+        Assert.DoesNotContain("main line", prompt, StringComparison.Ordinal);
+        Assert.DoesNotContain("main-only", prompt, StringComparison.Ordinal);
+        Assert.Empty(result.Skipped);
     }
 
     [Fact]
