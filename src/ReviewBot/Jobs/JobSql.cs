@@ -46,7 +46,8 @@ internal static class JobSql
             SET status = 'pending', conclusion = NULL, attempts = 0, run_after = now(), lease_owner = NULL,
                 lease_expires_at = NULL, error_message = NULL, started_at = NULL, completed_at = NULL,
                 trigger = EXCLUDED.trigger, delivery_id = EXCLUDED.delivery_id, pr_title = EXCLUDED.pr_title,
-                updated_at = now()
+                -- Its old check run was concluded cancelled and stays so; the new attempt gets a new one.
+                check_run_id = NULL, updated_at = now()
             WHERE review_jobs.status IN ('cancelled', 'superseded')
             RETURNING id
         ), superseded AS (
@@ -290,6 +291,14 @@ internal static class JobSql
             UPDATE installations i SET running = greatest(i.running - 1, 0) FROM released WHERE i.id = released.installation_id
         )
         SELECT count(*)::int FROM released
+        """;
+
+    // A job stored without a head SHA (an `@reviewbot review` comment: the payload has none) gets the
+    // pull request's head when it runs.
+    public const string JobSetCommitSha =
+        """
+        UPDATE review_jobs SET commit_sha = $3, updated_at = now()
+        WHERE id = $1 AND lease_owner = $2 AND commit_sha = ''
         """;
 
     public const string JobSetCheckRun =

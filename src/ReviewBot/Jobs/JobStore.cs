@@ -139,6 +139,15 @@ internal sealed class JobStore(NpgsqlDataSource dataSource)
         return (int)(await command.ExecuteScalarAsync(cancellationToken))! == 1;
     }
 
+    public async Task SetCommitShaAsync(ClaimedJob job, WorkerIdentity worker, string sha, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(JobSql.JobSetCommitSha);
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = job.Id });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = worker.Owner });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = sha });
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     public async Task SetCheckRunAsync(ClaimedJob job, WorkerIdentity worker, long checkRunId, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(JobSql.JobSetCheckRun);

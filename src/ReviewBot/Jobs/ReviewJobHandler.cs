@@ -31,6 +31,21 @@ internal sealed partial class ReviewJobHandler(
     public async Task<JobOutcome> HandleAsync(ClaimedJob job, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
+        if (job.CommitSha.Length == 0)
+        {
+            // `@reviewbot review` comments carry no SHA: review the pull request's head as it is now.
+            var head = await github.GetPullRequestAsync(job.InstallationId, job.RepoFullName, job.PrNumber, cancellationToken);
+            if (!head.IsOk)
+            {
+                return head.Outcome == GitHubOutcome.NotFound
+                    ? new JobOutcome.Failed("The pull request no longer exists or ReviewBot can no longer see it.")
+                    : GitHubRetryOrFail(head.ToString(), head.Outcome, head.RetryAt, head.RetryAfter);
+            }
+
+            job = job with { CommitSha = head.Value!.Head.Sha };
+            await store.SetCommitShaAsync(job, worker, job.CommitSha, cancellationToken);
+        }
+
         var snapshot = await settings.GetSnapshotAsync(job.InstallationId, cancellationToken);
 
         // The check run first, so the pull request shows ReviewBot at work whatever happens next.

@@ -44,6 +44,8 @@ internal sealed class TestApp : IAsyncDisposable
             // Review workers only where a test asks for them (QueueTestApp, review tests), so tests of
             // the intake and the API see the rows they wrote.
             WorkersEnabled = false,
+            // No delivery-recovery call to GITHUB_API_URL unless a test wants one.
+            DeliveryRecoveryIntervalSeconds = 0,
         };
         return customize is null ? options : customize(options);
     }

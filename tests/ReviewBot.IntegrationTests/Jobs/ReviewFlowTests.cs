@@ -250,4 +250,31 @@ public sealed class ReviewFlowTests
         Assert.DoesNotContain("Hello-World", text, StringComparison.Ordinal);
         Assert.DoesNotContain("Codertocat", text, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Review_comment_reviews_the_current_head_again_with_a_run_marker()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        using var github = new FakeGitHub();
+        using var openAi = new FakeOpenAi("src/cli.rs", 5);
+        github.AddPull(Repo, 2, ShaA, "diffs/modification-multiple-hunks.diff");
+        await using var app = await StartAsync(db, github, openAi);
+        await Webhooks.ConfigureInstallationAsync(app.Client, 1);
+        await Webhooks.SendAsync(app.Client, "pull_request", Webhooks.PullRequest("opened", 1, 2, ShaA));
+        await QueueTestApp.WaitUntilAsync(async () => await db.ScalarAsync<long>("SELECT count(*) FROM review_jobs WHERE status = 'completed'") == 1, TimeSpan.FromSeconds(20), "first review");
+
+        // The real issue_comment payload, on a pull request (issue.pull_request set), asking for a review.
+        var comment = System.Text.Json.Nodes.JsonNode.Parse(TestPaths.ReadFixture("github/webhooks/issue_comment/created.with-installation.payload.json"))!.AsObject();
+        comment["issue"]!["number"] = 2;
+        comment["issue"]!["pull_request"] = new System.Text.Json.Nodes.JsonObject { ["url"] = "https://api.github.com/repos/Codertocat/Hello-World/pulls/2" };
+        comment["comment"]!["body"] = "@reviewbot review please";
+        using var accepted = await Webhooks.SendAsync(app.Client, "issue_comment", comment.ToJsonString(), "comment-delivery");
+        Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+
+        await QueueTestApp.WaitUntilAsync(async () => await db.ScalarAsync<long>("SELECT count(*) FROM review_jobs WHERE status = 'completed'") == 2, TimeSpan.FromSeconds(20), "re-run");
+        Assert.Equal(2, github.ReviewsFor(Repo, 2, ShaA));
+        Assert.Contains(github.Reviews, r => r.Body.EndsWith($"<!-- reviewbot:sha={ShaA}:run=comment-delivery -->", StringComparison.Ordinal));
+        Assert.Equal(ShaA, await db.ScalarAsync<string>("SELECT commit_sha FROM review_jobs WHERE run_id = 'comment-delivery'"));
+        Assert.Equal(2, github.CheckRuns.Count);
+    }
 }
