@@ -53,6 +53,7 @@ internal static class QueueBench
             {
                 "throughput" => await ThroughputAsync(cs, Arg("jobs", 20000), Arg("installations", 200), Arg("concurrency", 64), Arg("per-installation", 8)),
                 "latency" => await LatencyAsync(cs, Arg("samples", 300)),
+                "store" => await StoreAsync(cs, Arg("jobs", 20000), Arg("installations", 200), Arg("workers", 4), Arg("batch", 32)),
                 _ => Usage(),
             };
         }
@@ -76,18 +77,7 @@ internal static class QueueBench
         var handler = new NoOpHandler();
         var app = Build(cs, handler, o => o with { ReviewConcurrency = concurrency, ReviewConcurrencyPerInstallation = perInstallation });
         await app.Services.GetRequiredService<SchemaMigrator>().MigrateAsync(CancellationToken.None);
-        await using (var c = new NpgsqlConnection(cs))
-        {
-            await c.OpenAsync();
-            await new NpgsqlCommand($"INSERT INTO installations (id) SELECT g FROM generate_series(1, {installations}) g", c).ExecuteNonQueryAsync();
-            await new NpgsqlCommand(
-                $"""
-                INSERT INTO review_jobs (installation_id, repo_id, repo_full_name, pr_number, commit_sha, trigger, dedupe_key)
-                SELECT 1 + g % {installations}, g % {installations}, 'bench/repo', g, md5(g::text), 'opened', 'bench:' || g
-                FROM generate_series(1, {jobs}) g
-                """, c).ExecuteNonQueryAsync();
-            await new NpgsqlCommand("ANALYZE review_jobs", c).ExecuteNonQueryAsync();
-        }
+        await SeedAsync(cs, jobs, installations);
 
         var stopwatch = Stopwatch.StartNew();
         await app.StartAsync();
@@ -111,6 +101,49 @@ internal static class QueueBench
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"throughput: {jobs} jobs over {installations} installations, REVIEW_CONCURRENCY={concurrency}, per installation {perInstallation}: {stopwatch.Elapsed.TotalSeconds:F2} s, {jobs / stopwatch.Elapsed.TotalSeconds:F0} jobs/s (handler calls {handler.Calls})"));
         return 0;
+    }
+
+    // The queue's SQL alone (no dispatcher): W workers each claim a batch and complete it, in a loop.
+    private static async Task<int> StoreAsync(string cs, int jobs, int installations, int workers, int batch)
+    {
+        var app = Build(cs, new NoOpHandler(), o => o with { WorkersEnabled = false });
+        await app.Services.GetRequiredService<SchemaMigrator>().MigrateAsync(CancellationToken.None);
+        await SeedAsync(cs, jobs, installations);
+        var store = app.Services.GetRequiredService<JobStore>();
+        var stopwatch = Stopwatch.StartNew();
+        var done = 0;
+        await Task.WhenAll(Enumerable.Range(0, workers).Select(async _ =>
+        {
+            var worker = new WorkerIdentity();
+            while (true)
+            {
+                var claimed = await store.ClaimAsync(batch, 1000, worker, 60, CancellationToken.None);
+                if (claimed.Count == 0)
+                {
+                    return;
+                }
+
+                await Task.WhenAll(claimed.Select(j => store.CompleteAsync(j, worker, "completed", "success", null, null, 0, 0, 0, 0, CancellationToken.None)));
+                Interlocked.Add(ref done, claimed.Count);
+            }
+        }));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"store: {done} jobs, {workers} workers, batch {batch}: {stopwatch.Elapsed.TotalSeconds:F2} s, {done / stopwatch.Elapsed.TotalSeconds:F0} jobs/s"));
+        return 0;
+    }
+
+    private static async Task SeedAsync(string cs, int jobs, int installations)
+    {
+        await using var c = new NpgsqlConnection(cs);
+        await c.OpenAsync();
+        await new NpgsqlCommand($"INSERT INTO installations (id) SELECT g FROM generate_series(1, {installations}) g", c).ExecuteNonQueryAsync();
+        await new NpgsqlCommand(
+            $"""
+            INSERT INTO review_jobs (installation_id, repo_id, repo_full_name, pr_number, commit_sha, trigger, dedupe_key)
+            SELECT 1 + g % {installations}, g % {installations}, 'bench/repo', g, md5(g::text), 'opened', 'bench:' || g
+            FROM generate_series(1, {jobs}) g
+            """, c).ExecuteNonQueryAsync();
+        await new NpgsqlCommand("ANALYZE", c).ExecuteNonQueryAsync();
     }
 
     private static async Task<int> LatencyAsync(string cs, int samples)

@@ -34,6 +34,13 @@ internal sealed partial class JobDispatcher(
             {
                 try
                 {
+                    if (Volatile.Read(ref _active) > 0 && tuning.ClaimCoalescing > TimeSpan.Zero)
+                    {
+                        // Busy: let a few more slots free up so one claim round starts several jobs,
+                        // instead of one round trip per finished job.
+                        await Task.Delay(tuning.ClaimCoalescing, stoppingToken);
+                    }
+
                     await ClaimWhileCapacityAsync(stoppingToken);
                     if (await store.NextRunAfterAsync(stoppingToken) is { } next && next < wait)
                     {

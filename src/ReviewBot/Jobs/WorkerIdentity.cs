@@ -28,5 +28,6 @@ internal sealed record JobQueueTuning
     public TimeSpan MaintenanceInterval { get; init; } = TimeSpan.FromSeconds(30);
     public TimeSpan PruneInterval { get; init; } = TimeSpan.FromHours(1);
     public int ClaimBatchSize { get; init; } = 32;
+    public TimeSpan ClaimCoalescing { get; init; } = TimeSpan.FromMilliseconds(2);
     public TimeSpan RetryBaseDelay { get; init; } = Backoff.Base;
 }

@@ -13,6 +13,15 @@ internal sealed class JsonLogFormatter : ConsoleFormatter
 {
     public const string FormatterName = "reviewbot-json";
 
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? _buffer;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? _writer;
+
+    [ThreadStatic]
+    private static List<string>? _written;
+
     private static readonly JsonWriterOptions WriterOptions = new() { Indented = false, SkipValidation = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public JsonLogFormatter()
@@ -28,59 +37,66 @@ internal sealed class JsonLogFormatter : ConsoleFormatter
             return;
         }
 
-        var buffer = new ArrayBufferWriter<byte>(512);
-        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
+        // One buffer and writer per thread, reused: this runs for every log line, on hot paths too.
+        var buffer = _buffer ??= new ArrayBufferWriter<byte>(1024);
+        buffer.ResetWrittenCount();
+        var writer = _writer ??= new Utf8JsonWriter(buffer, WriterOptions);
+        writer.Reset(buffer);
+        var written = _written ??= new List<string>(16);
+        written.Clear();
+
+        writer.WriteStartObject();
+        writer.WriteString("timestamp", DateTimeOffset.UtcNow);
+        writer.WriteString("level", LevelName(logEntry.LogLevel));
+        writer.WriteString("category", logEntry.Category);
+        writer.WriteString("message", message ?? "");
+        if (logEntry.EventId.Id != 0 || logEntry.EventId.Name is not null)
         {
-            writer.WriteStartObject();
-            writer.WriteString("timestamp", DateTimeOffset.UtcNow);
-            writer.WriteString("level", LevelName(logEntry.LogLevel));
-            writer.WriteString("category", logEntry.Category);
-            writer.WriteString("message", message ?? "");
-            if (logEntry.EventId.Id != 0 || logEntry.EventId.Name is not null)
-            {
-                writer.WriteString("event", logEntry.EventId.Name ?? logEntry.EventId.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            }
-
-            var written = new HashSet<string>(StringComparer.Ordinal) { "timestamp", "level", "category", "message", "event", "exception" };
-
-            if (logEntry.State is IReadOnlyList<KeyValuePair<string, object?>> properties)
-            {
-                WriteProperties(writer, properties, written);
-            }
-
-            scopeProvider?.ForEachScope(
-                (scope, state) =>
-                {
-                    if (scope is IReadOnlyList<KeyValuePair<string, object?>> scopeProperties)
-                    {
-                        WriteProperties(state.Writer, scopeProperties, state.Written);
-                    }
-                },
-                (Writer: writer, Written: written));
-
-            if (logEntry.Exception is { } exception)
-            {
-                // Type and stack only: exception messages can quote upstream responses, and the
-                // contract forbids secrets anywhere in logs.
-                writer.WriteString("exception", exception.GetType().FullName + Environment.NewLine + exception.StackTrace);
-                writer.WriteString("exceptionMessage", exception.Message);
-            }
-
-            writer.WriteEndObject();
+            writer.WriteString("event", logEntry.EventId.Name ?? logEntry.EventId.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
+
+
+        if (logEntry.State is IReadOnlyList<KeyValuePair<string, object?>> properties)
+        {
+            WriteProperties(writer, properties, written);
+        }
+
+        scopeProvider?.ForEachScope(
+            (scope, state) =>
+            {
+                if (scope is IReadOnlyList<KeyValuePair<string, object?>> scopeProperties)
+                {
+                    WriteProperties(state.Writer, scopeProperties, state.Written);
+                }
+            },
+            (Writer: writer, Written: written));
+
+        if (logEntry.Exception is { } exception)
+        {
+            // Type and stack only: exception messages can quote upstream responses, and the
+            // contract forbids secrets anywhere in logs.
+            writer.WriteString("exception", exception.GetType().FullName + Environment.NewLine + exception.StackTrace);
+        }
+
+        writer.WriteEndObject();
+        writer.Flush();
 
         textWriter.Write(System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan));
         textWriter.Write('\n');
     }
 
-    private static void WriteProperties(Utf8JsonWriter writer, IReadOnlyList<KeyValuePair<string, object?>> properties, HashSet<string> written)
+    private static void WriteProperties(Utf8JsonWriter writer, IReadOnlyList<KeyValuePair<string, object?>> properties, List<string> written)
     {
-        foreach (var (key, value) in properties)
+        for (var index = 0; index < properties.Count; index++)
         {
-            if (key == "{OriginalFormat}" || !written.Add(key))
+            var (key, value) = properties[index];
+            // A linear scan: a line has a handful of properties, fewer than a hash set costs to build.
+            if (key is "{OriginalFormat}" or "timestamp" or "level" or "category" or "message" or "event" or "exception" || written.Contains(key))
             {
                 continue;
             }
+
+            written.Add(key);
 
             switch (value)
             {
