@@ -11,6 +11,7 @@ namespace ReviewBot.Jobs;
 // a deploy lets reviews in flight finish.
 internal sealed partial class JobRunner(
     JobStore store,
+    JobCompleter completer,
     IJobHandler handler,
     WorkerIdentity worker,
     RunningJobs running,
@@ -103,7 +104,7 @@ internal sealed partial class JobRunner(
         switch (outcome)
         {
             case JobOutcome.Completed c:
-                applied = await store.CompleteAsync(job, worker, "completed", c.Conclusion, c.Note, c.ReviewId, c.InputTokens, c.OutputTokens, c.CommentsPosted, c.CommentsUnanchored, ct);
+                applied = await completer.CompleteAsync(new JobCompletion(job.Id, "completed", c.Conclusion, c.Note, c.ReviewId, c.InputTokens, c.OutputTokens, c.CommentsPosted, c.CommentsUnanchored));
                 if (applied)
                 {
                     metrics.Reviews.WithLabels(c.Conclusion).Inc();
@@ -113,7 +114,7 @@ internal sealed partial class JobRunner(
                 break;
 
             case JobOutcome.Cancelled c:
-                applied = await store.CompleteAsync(job, worker, c.Status, "cancelled", c.Message, null, c.InputTokens, c.OutputTokens, 0, 0, ct);
+                applied = await completer.CompleteAsync(new JobCompletion(job.Id, c.Status, "cancelled", c.Message, null, c.InputTokens, c.OutputTokens, 0, 0));
                 if (applied)
                 {
                     metrics.Reviews.WithLabels("cancelled").Inc();
@@ -122,7 +123,7 @@ internal sealed partial class JobRunner(
                 break;
 
             case JobOutcome.Failed f:
-                applied = await store.CompleteAsync(job, worker, "failed", "failure", f.Message, null, f.InputTokens, f.OutputTokens, 0, 0, ct);
+                applied = await completer.CompleteAsync(new JobCompletion(job.Id, "failed", "failure", f.Message, null, f.InputTokens, f.OutputTokens, 0, 0));
                 if (applied)
                 {
                     metrics.Reviews.WithLabels("failure").Inc();
@@ -160,7 +161,7 @@ internal sealed partial class JobRunner(
                     Log.GiveUpReportFailed(logger, ex.GetType().Name);
                 }
 
-                applied = await store.CompleteAsync(job, worker, "failed", "failure", message, null, r.InputTokens, r.OutputTokens, 0, 0, ct);
+                applied = await completer.CompleteAsync(new JobCompletion(job.Id, "failed", "failure", message, null, r.InputTokens, r.OutputTokens, 0, 0));
                 if (applied)
                 {
                     metrics.Reviews.WithLabels("failure").Inc();

@@ -272,6 +272,37 @@ internal static class JobSql
         SELECT count(*)::int FROM done
         """;
 
+    // JobComplete for many jobs of this worker in one statement (JobCompleter batches them when busy).
+    // Returns the ids actually finished; a missing id had lost its lease. $1 owner, then one array per
+    // column of JobComplete's parameters.
+    public const string JobCompleteMany =
+        """
+        WITH input AS (
+            SELECT *
+            FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::int[], $8::int[], $9::int[], $10::int[])
+                 AS t (id, status, conclusion, error, review_id, input_tokens, output_tokens, posted, unanchored)
+        ),
+        done AS (
+            UPDATE review_jobs j
+            SET status = t.status, conclusion = t.conclusion, error_message = t.error,
+                review_id = coalesce(t.review_id, j.review_id),
+                input_tokens = j.input_tokens + t.input_tokens, output_tokens = j.output_tokens + t.output_tokens,
+                comments_posted = t.posted, comments_unanchored = t.unanchored,
+                completed_at = now(), lease_owner = NULL, lease_key = NULL, lease_expires_at = NULL,
+                heartbeat_at = NULL, updated_at = now()
+            FROM input t
+            WHERE j.id = t.id AND j.lease_owner = $1 AND j.status = 'processing'
+            RETURNING j.id, j.installation_id
+        ),
+        slots AS (
+            UPDATE installations i
+            SET running = greatest(i.running - d.n, 0)
+            FROM (SELECT installation_id, count(*)::int AS n FROM done GROUP BY installation_id) d
+            WHERE i.id = d.installation_id
+        )
+        SELECT id FROM done
+        """;
+
     // Puts a job this worker owns back in the queue. $3 delay in ms (added to the database's clock, so
     // replicas with skewed clocks still honour Retry-After), $4 error message (kept for the
     // settings API), $5 attempts to refund (1 when the attempt does not count: shutdown hand-back,

@@ -124,6 +124,29 @@ internal sealed class JobStore(NpgsqlDataSource dataSource)
         return (int)(await command.ExecuteScalarAsync(cancellationToken))! == 1;
     }
 
+    public async Task<HashSet<long>> CompleteManyAsync(WorkerIdentity worker, IReadOnlyList<JobCompletion> completions, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(JobSql.JobCompleteMany);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = worker.Owner });
+        command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. completions.Select(c => c.JobId)] });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. completions.Select(c => c.Status)] });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, Value = completions.Select(c => (object?)c.Conclusion ?? DBNull.Value).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, Value = completions.Select(c => (object?)c.Error ?? DBNull.Value).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint, Value = completions.Select(c => (object?)c.ReviewId ?? DBNull.Value).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = [.. completions.Select(c => c.InputTokens)] });
+        command.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = [.. completions.Select(c => c.OutputTokens)] });
+        command.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = [.. completions.Select(c => c.CommentsPosted)] });
+        command.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = [.. completions.Select(c => c.CommentsUnanchored)] });
+        var done = new HashSet<long>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            done.Add(reader.GetInt64(0));
+        }
+
+        return done;
+    }
+
     public async Task<bool> ReleaseAsync(
         ClaimedJob job, WorkerIdentity worker, TimeSpan delay, string? error, bool refundAttempt,
         int inputTokens, int outputTokens, CancellationToken cancellationToken)

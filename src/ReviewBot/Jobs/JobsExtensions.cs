@@ -19,6 +19,7 @@ internal static class JobsExtensions
         services.AddSingleton<WorkerIdentity>();
         services.AddSingleton<JobSignal>();
         services.AddSingleton<RunningJobs>();
+        services.AddSingleton<JobCompleter>();
         services.AddSingleton<JobRunner>();
         services.AddSingleton<IJobHandler, ReviewJobHandler>();
 
