@@ -58,6 +58,10 @@ internal sealed partial class FakeGitHub : IDisposable
     // then the response was lost), as a crash or timeout after posting looks to ReviewBot.
     public int AcceptReviewThenFail { get; set; }
 
+    // Runs after a review is stored and before GitHub's answer leaves: a test kills ReviewBot here to
+    // crash it exactly between "GitHub accepted the review" and "the job was marked done".
+    public Action<PostedReview>? OnReviewStored { get; set; }
+
     public void AddPull(string repo, int number, string headSha, string diffFile, bool draft = false, string state = "open")
     {
         var files = DiffFiles(File.ReadAllText(TestPaths.Fixture(diffFile)));
@@ -111,6 +115,7 @@ internal sealed partial class FakeGitHub : IDisposable
         var review = new PostedReview(Interlocked.Increment(ref _nextId), pull.Key, body["commit_id"]?.GetValue<string>() ?? "",
             body["body"]?.GetValue<string>() ?? "", body["comments"]?.AsArray().Count ?? 0, body["event"]?.GetValue<string>() ?? "");
         Reviews.Enqueue(review);
+        OnReviewStored?.Invoke(review);
         if (AcceptReviewThenFail > 0)
         {
             AcceptReviewThenFail--;

@@ -69,6 +69,40 @@ public sealed class CrashRecoveryTests
     }
 
     [Fact]
+    public async Task Kill_9_after_GitHub_accepted_the_review_but_before_the_job_was_done_posts_no_second_review()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        using var github = new FakeGitHub();
+        using var openAi = new FakeOpenAi("src/cli.rs", 5);
+        const string sha = "5ca1ab1e000000000000000000000000000000cc";
+        github.AddPull(Repo, 5, sha, "diffs/modification-multiple-hunks.diff");
+        var first = await StartAsync(Environment(db, github, openAi));
+        github.OnReviewStored = _ =>
+        {
+            github.OnReviewStored = null;
+            first.KillHard();
+        };
+        using (var client = new HttpClient { BaseAddress = first.BaseAddress })
+        {
+            await Webhooks.ConfigureInstallationAsync(client, 1);
+            await Webhooks.SendAsync(client, "pull_request", Webhooks.PullRequest("opened", 1, 5, sha));
+        }
+
+        await QueueTestApp.WaitUntilAsync(() => Task.FromResult(first.HasExited), TimeSpan.FromSeconds(30), "the crash at posting");
+        await first.DisposeAsync();
+        Assert.Equal("processing", await db.ScalarAsync<string>("SELECT status FROM review_jobs"));
+
+        await using var second = await StartAsync(Environment(db, github, openAi));
+        await WaitForJobsAsync(db, "status = 'completed'", 1, TimeSpan.FromSeconds(30));
+
+        Assert.Equal(1, github.ReviewsFor(Repo, 5, sha));
+        var checkRun = Assert.Single(github.CheckRuns.Values);
+        Assert.Equal("completed", checkRun.Last.Status);
+        // The restarted attempt found the marker first: the model was asked once.
+        Assert.Single(openAi.Requests);
+    }
+
+    [Fact]
     public async Task Kill_9_of_one_replica_hands_its_review_to_the_live_one()
     {
         await using var db = await TestDatabase.CreateAsync();
