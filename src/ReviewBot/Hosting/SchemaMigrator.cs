@@ -15,6 +15,15 @@ internal sealed partial class SchemaMigrator(NpgsqlDataSource dataSource, ILogge
     public async Task<int> MigrateAsync(CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var latest = Steps.Count == 0 ? 0 : Steps[^1].Version;
+
+        // The usual start: the schema is current. Two cheap reads instead of a lock and DDL.
+        if (await CurrentVersionAsync(connection, cancellationToken) >= latest)
+        {
+            Log.SchemaCurrent(logger, latest, 0);
+            return 0;
+        }
+
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 
         await using (var lockCommand = new NpgsqlCommand("SELECT pg_advisory_xact_lock($1)", connection, transaction))
@@ -63,6 +72,20 @@ internal sealed partial class SchemaMigrator(NpgsqlDataSource dataSource, ILogge
         await transaction.CommitAsync(cancellationToken);
         Log.SchemaCurrent(logger, Steps.Count == 0 ? 0 : Steps[^1].Version, applied);
         return applied;
+    }
+
+    private static async Task<int> CurrentVersionAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await using (var exists = new NpgsqlCommand("SELECT to_regclass('schema_version') IS NOT NULL", connection))
+        {
+            if (!(bool)(await exists.ExecuteScalarAsync(cancellationToken))!)
+            {
+                return 0;
+            }
+        }
+
+        await using var read = new NpgsqlCommand("SELECT coalesce(max(version), 0) FROM schema_version", connection);
+        return (int)(await read.ExecuteScalarAsync(cancellationToken))!;
     }
 
     internal static IReadOnlyList<SchemaStep> ParseSteps(string schema)
