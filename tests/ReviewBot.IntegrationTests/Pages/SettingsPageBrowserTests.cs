@@ -167,19 +167,9 @@ public sealed class SettingsPageBrowserTests
         await using var browser = await Browser.LaunchAsync();
         var page = browser.Page;
         var seen = new List<string>();
-        page.Response += (_, response) =>
-        {
-            // Every document and asset the browser received, headers included.
-            seen.Add(string.Join('\n', response.Headers.Select(h => $"{h.Key}: {h.Value}")));
-            try
-            {
-                seen.Add(response.TextAsync().GetAwaiter().GetResult());
-            }
-            catch (PlaywrightException)
-            {
-                // Redirects have no body.
-            }
-        };
+        var responses = new List<IResponse>();
+        // Every document and asset the browser received; read after the fact, never inside Playwright's event loop.
+        page.Response += (_, response) => responses.Add(response);
 
         await page.GotoAsync(new Uri(host.BaseAddress, "/installations/101").ToString());
         await page.WaitForURLAsync(new Regex("/installations/101$"));
@@ -200,7 +190,16 @@ public sealed class SettingsPageBrowserTests
             seen.Add(await page.ContentAsync());
         }
 
-        Assert.True(seen.Count > 8);
+        foreach (var response in responses)
+        {
+            seen.Add(string.Join('\n', response.Headers.Select(h => $"{h.Key}: {h.Value}")));
+            if (response.Status is < 300 or >= 400)
+            {
+                seen.Add(await response.TextAsync());
+            }
+        }
+
+        Assert.True(responses.Count > 8);
         foreach (var text in seen)
         {
             Assert.DoesNotContain(PagesHost.GoodKey, text, StringComparison.Ordinal);
