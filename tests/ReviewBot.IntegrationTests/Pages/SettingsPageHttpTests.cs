@@ -125,6 +125,43 @@ public sealed partial class SettingsPageHttpTests
         Assert.Equal(1L, await host.Database.ScalarAsync<long>("SELECT count(*) FROM installation_settings"));
     }
 
+    [Fact]
+    public async Task A_token_GitHub_no_longer_accepts_ends_the_session_and_a_pending_save_keeps_what_was_typed_except_the_key()
+    {
+        await using var host = await PagesHost.StartAsync();
+        host.GitHubLists("alice", 101);
+        var ct = TestContext.Current.CancellationToken;
+        using var client = NewClient(host, out var cookies);
+        await SignInAsync(client, ct);
+        // Revoked before GitHub was ever asked, so no cached listing keeps it alive.
+        host.GitHubRevokes("alice");
+
+        using var save = await client.PostAsync("/installations/101", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["llmProvider"] = "anthropic", ["model"] = "claude-sonnet-4-5", ["apiKey"] = PagesHost.GoodKey, ["customInstructions"] = "Typed <by> hand",
+            ["__RequestVerificationToken"] = "irrelevant",
+        }), ct);
+        Assert.Equal(HttpStatusCode.Unauthorized, save.StatusCode);
+        var html = await save.Content.ReadAsStringAsync(ct);
+        Assert.Contains("Your session has expired", html, StringComparison.Ordinal);
+        Assert.Contains("Typed &lt;by&gt; hand</textarea>", html, StringComparison.Ordinal);
+        Assert.Contains("value=\"claude-sonnet-4-5\"", html, StringComparison.Ordinal);
+        Assert.DoesNotContain(PagesHost.GoodKey, html, StringComparison.Ordinal);
+        Assert.DoesNotContain(cookies.GetAllCookies(), c => c.Name == "reviewbot_session" && !c.Expired);
+        Assert.Equal(0L, await host.Database.ScalarAsync<long>("SELECT count(*) FROM installation_settings"));
+
+        using var page = await client.GetAsync("/installations", ct);
+        Assert.Equal(HttpStatusCode.Redirect, page.StatusCode);
+        Assert.StartsWith("/auth/github/login", page.Headers.Location!.ToString(), StringComparison.Ordinal);
+
+        // Signed in again with a token GitHub refuses: any page ends the session and says so.
+        await SignInAsync(client, ct);
+        using var refused = await client.GetAsync("/installations/101", ct);
+        Assert.Equal("/?notice=expired", refused.Headers.Location!.ToString());
+        Assert.DoesNotContain(cookies.GetAllCookies(), c => c.Name == "reviewbot_session" && !c.Expired);
+        Assert.Contains("Your session has expired", await client.GetStringAsync("/?notice=expired", ct), StringComparison.Ordinal);
+    }
+
     private static HttpClient NewClient(PagesHost host, out CookieContainer cookies)
     {
         cookies = new CookieContainer();
