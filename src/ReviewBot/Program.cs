@@ -4,6 +4,7 @@ using ReviewBot.Hosting;
 using ReviewBot.Jobs;
 using ReviewBot.Llm;
 using ReviewBot.Observability;
+using ReviewBot.Pages;
 using ReviewBot.Review;
 using ReviewBot.Settings;
 
@@ -37,6 +38,7 @@ public partial class Program
         builder.AddLlm(options);
         builder.AddReviewEngine();
         builder.AddSettings();
+        builder.AddSettingsPages(options);
         builder.AddJobs(options);
         configure?.Invoke(builder);
 
@@ -45,6 +47,7 @@ public partial class Program
         app.MapHealth();
         app.MapGitHubWebhooks();
         app.MapSettingsApi();
+        app.MapSettingsPagesIfEnabled(options);
         return app;
     }
 }

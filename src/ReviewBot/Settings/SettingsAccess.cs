@@ -54,14 +54,19 @@ internal sealed partial class SettingsAccess
 
     public async Task<AccessResult> AuthenticateAsync(HttpContext context, CancellationToken cancellationToken)
     {
-        var address = context.Connection.RemoteIpAddress;
+        return await AuthenticateTokenAsync(BearerToken(context.Request.Headers.Authorization.ToString()), context.Connection.RemoteIpAddress, cancellationToken);
+    }
+
+    // The one rule for a token, however it arrived: the API's bearer header, or the settings page's
+    // session (Pages/), which holds the GitHub user token from the OAuth web flow.
+    public async Task<AccessResult> AuthenticateTokenAsync(string? token, System.Net.IPAddress? address, CancellationToken cancellationToken)
+    {
         if (_limiter.IsBlocked(address, out var retryAfter))
         {
             Log.Throttled(_logger, FailedAuthenticationLimiter.Key(address));
             return new AccessResult(null, AccessFailure.TooManyFailures, retryAfter);
         }
 
-        var token = BearerToken(context.Request.Headers.Authorization.ToString());
         if (token is null)
         {
             return Fail(address, "no bearer token");

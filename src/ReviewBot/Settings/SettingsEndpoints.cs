@@ -2,24 +2,19 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
 using ReviewBot.Hosting;
-using ReviewBot.Llm;
 
 namespace ReviewBot.Settings;
 
 // CONTRACT §3 settings API. Every handler authenticates first and answers an installation the caller
 // may not see exactly as one that does not exist (same status, same body), so ids reveal nothing.
-internal static partial class SettingsEndpoints
+internal static class SettingsEndpoints
 {
     // A full settings body is a few KiB (2,000 characters of instructions, 50 globs of 200); 64 KiB
     // leaves room for JSON escaping and refuses anything that is not a settings document.
     public const int MaxBodyBytes = 64 * 1024;
 
-    public const int DefaultJobLimit = 20;
-    public const int MaxJobLimit = 100;
-
-    // Provider list-models calls normally answer in well under a second; a hung provider must not
-    // hold the request (and the user) for minutes.
-    private static readonly TimeSpan KeyValidationTimeout = TimeSpan.FromSeconds(20);
+    public const int DefaultJobLimit = SettingsService.DefaultJobLimit;
+    public const int MaxJobLimit = SettingsService.MaxJobLimit;
 
     public static WebApplication MapSettingsApi(this WebApplication app)
     {
@@ -37,7 +32,7 @@ internal static partial class SettingsEndpoints
         return app;
     }
 
-    private static async Task<IResult> ListInstallationsAsync(HttpContext context, SettingsAccess access, SettingsStore store, CancellationToken cancellationToken)
+    private static async Task<IResult> ListInstallationsAsync(HttpContext context, SettingsAccess access, SettingsService settings, CancellationToken cancellationToken)
     {
         var auth = await access.AuthenticateAsync(context, cancellationToken);
         if (auth.Caller is null)
@@ -45,23 +40,24 @@ internal static partial class SettingsEndpoints
             return Refused(context, auth);
         }
 
-        if (auth.Caller is GitHubUserCaller user)
-        {
-            // GitHub's list is the truth for who may see what; the local rows add whether each is configured.
-            var local = (await store.ListInstallationsAsync(user.Installations.Select(i => i.Id).ToArray(), cancellationToken)).ToDictionary(i => i.Id);
-            var merged = user.Installations
-                .Select(i => local.TryGetValue(i.Id, out var known)
-                    ? known with { Account = i.AccountLogin, AccountType = i.AccountType, Suspended = i.Suspended || known.Suspended }
-                    : new InstallationSummary(i.Id, i.AccountLogin, i.AccountType, i.Suspended, false, false))
-                .ToList();
-            return TypedResults.Json(new InstallationListResponse(merged), ApiJsonContext.Default.InstallationListResponse);
-        }
-
-        var all = await store.ListInstallationsAsync(null, cancellationToken);
-        return TypedResults.Json(new InstallationListResponse(all), ApiJsonContext.Default.InstallationListResponse);
+        var installations = await settings.ListInstallationsAsync(auth.Caller, cancellationToken);
+        return TypedResults.Json(new InstallationListResponse(installations), ApiJsonContext.Default.InstallationListResponse);
     }
 
-    private static async Task<IResult> GetSettingsAsync(long id, HttpContext context, SettingsAccess access, SettingsStore store, CancellationToken cancellationToken)
+    private static async Task<IResult> GetSettingsAsync(long id, HttpContext context, SettingsAccess access, SettingsService settings, CancellationToken cancellationToken)
+    {
+        var auth = await access.AuthenticateAsync(context, cancellationToken);
+        if (auth.Caller is null)
+        {
+            return Refused(context, auth);
+        }
+
+        return await settings.GetAsync(auth.Caller, id, cancellationToken) is { } response
+            ? TypedResults.Json(response, ApiJsonContext.Default.SettingsResponse)
+            : NotFound();
+    }
+
+    private static async Task<IResult> PutSettingsAsync(long id, HttpContext context, SettingsAccess access, SettingsService settings, CancellationToken cancellationToken)
     {
         var auth = await access.AuthenticateAsync(context, cancellationToken);
         if (auth.Caller is null)
@@ -74,76 +70,25 @@ internal static partial class SettingsEndpoints
             return NotFound();
         }
 
-        var stored = await store.GetAsync(id, cancellationToken);
-        // An operator asking for an id ReviewBot has never heard of gets 404, not invented defaults;
-        // a user whose token GitHub lists the installation for sees the defaults it would start with.
-        if (auth.Caller is OperatorCaller && !stored.InstallationKnown)
-        {
-            return NotFound();
-        }
-
-        return TypedResults.Json(ToResponse(stored, store), ApiJsonContext.Default.SettingsResponse);
-    }
-
-    private static async Task<IResult> PutSettingsAsync(long id, HttpContext context, SettingsAccess access, SettingsStore store, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
-    {
-        var auth = await access.AuthenticateAsync(context, cancellationToken);
-        if (auth.Caller is null)
-        {
-            return Refused(context, auth);
-        }
-
-        if (!auth.Caller.MaySee(id))
-        {
-            return NotFound();
-        }
-
-        var logger = loggerFactory.CreateLogger(typeof(SettingsEndpoints).FullName!);
         var (request, failure) = await ReadRequestAsync(context, cancellationToken);
         if (failure is not null)
         {
             return failure;
         }
 
-        var (update, errors) = SettingsValidator.Validate(request!);
-        if (update is null)
+        var result = await settings.SaveAsync(auth.Caller, id, request!, cancellationToken);
+        return result?.Status switch
         {
-            return Problem(errors);
-        }
-
-        if (update.ApiKey is not null)
-        {
-            // Resolved per request: the LLM clients are registered by their own module (Llm/).
-            if (context.RequestServices.GetService<ILlmClientFactory>() is not { } llm)
-            {
-                return Error("API key validation is not available on this server; nothing was saved.", StatusCodes.Status503ServiceUnavailable);
-            }
-
-            var validation = await ValidateKeyAsync(llm, update.Provider, update.ApiKey, cancellationToken);
-            Log.KeyChecked(logger, id, update.Provider.ToWireName(), validation.ToString());
-            switch (validation)
-            {
-                case KeyValidation.Rejected:
-                    return Error("Invalid API key", StatusCodes.Status400BadRequest);
-                case KeyValidation.Unreachable:
-                    return Error($"The {update.Provider.ToWireName()} API could not be reached to check the API key; nothing was saved. Try again later.", StatusCodes.Status502BadGateway);
-            }
-        }
-
-        if (await store.SaveAsync(id, update, cancellationToken) == SettingsSaveOutcome.ProviderChangedWithoutKey)
-        {
-            return Problem(new Dictionary<string, string[]>
-            {
-                ["apiKey"] = ["The stored API key belongs to the previous provider: send an apiKey for the new llmProvider."],
-            });
-        }
-
-        Log.SettingsSaved(logger, id, update.Provider.ToWireName(), update.Model, update.Enabled, update.ApiKey is not null, auth.Caller is OperatorCaller ? "operator" : "github-user");
-        var stored = await store.GetAsync(id, cancellationToken);
-        return TypedResults.Json(ToResponse(stored, store), ApiJsonContext.Default.SettingsResponse);
+            null => NotFound(),
+            SettingsSaveStatus.Saved => TypedResults.Json(result.Settings!, ApiJsonContext.Default.SettingsResponse),
+            SettingsSaveStatus.Invalid => Problem(result.Errors!),
+            SettingsSaveStatus.KeyRejected => Error(result.Message!, StatusCodes.Status400BadRequest),
+            SettingsSaveStatus.ProviderUnreachable => Error(result.Message!, StatusCodes.Status502BadGateway),
+            _ => Error(result.Message!, StatusCodes.Status503ServiceUnavailable),
+        };
     }
 
-    private static async Task<IResult> ListJobsAsync(long id, string? limit, HttpContext context, SettingsAccess access, SettingsStore store, CancellationToken cancellationToken)
+    private static async Task<IResult> ListJobsAsync(long id, string? limit, HttpContext context, SettingsAccess access, SettingsService settings, CancellationToken cancellationToken)
     {
         var auth = await access.AuthenticateAsync(context, cancellationToken);
         if (auth.Caller is null)
@@ -163,22 +108,8 @@ internal static partial class SettingsEndpoints
             return Problem(new Dictionary<string, string[]> { ["limit"] = [$"limit must be a whole number from 1 to {MaxJobLimit}."] });
         }
 
-        var jobs = await store.ListJobsAsync(id, count, cancellationToken);
-        return TypedResults.Json(new JobListResponse(jobs), ApiJsonContext.Default.JobListResponse);
-    }
-
-    private static async Task<KeyValidation> ValidateKeyAsync(ILlmClientFactory llm, LlmProvider provider, string apiKey, CancellationToken cancellationToken)
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(KeyValidationTimeout);
-        try
-        {
-            return await llm.ValidateKeyAsync(provider, apiKey, timeout.Token);
-        }
-        catch (Exception ex) when (ex is HttpRequestException or TimeoutException || ex is OperationCanceledException && !cancellationToken.IsCancellationRequested)
-        {
-            return KeyValidation.Unreachable;
-        }
+        var jobs = await settings.ListJobsAsync(auth.Caller, id, count, cancellationToken);
+        return jobs is null ? NotFound() : TypedResults.Json(new JobListResponse(jobs), ApiJsonContext.Default.JobListResponse);
     }
 
     // Reads the body under MaxBodyBytes, then checks its members by name before binding, so every
@@ -282,23 +213,6 @@ internal static partial class SettingsEndpoints
 
     private static string Truncate(string name) => name.Length <= 64 ? name : name[..64] + "…";
 
-    private static SettingsResponse ToResponse(StoredSettings stored, SettingsStore store) => new(
-        stored.InstallationId,
-        stored.Configured,
-        stored.Enabled,
-        stored.Provider.ToWireName(),
-        stored.Model,
-        stored.SealedApiKey is not null,
-        stored.ApiKeyLast4,
-        store.DescribeKeyProblem(stored),
-        stored.CustomInstructions,
-        stored.IgnorePaths,
-        stored.ReviewDrafts,
-        stored.ReviewsPerHour,
-        stored.ReviewsPerHour ?? SettingsStore.DefaultReviewsPerHour,
-        stored.Suspended,
-        stored.UpdatedAt);
-
     private static IResult Refused(HttpContext context, AccessResult auth)
     {
         switch (auth.Failure)
@@ -322,13 +236,4 @@ internal static partial class SettingsEndpoints
 
     private static IResult Problem(IReadOnlyDictionary<string, string[]> errors) =>
         TypedResults.Json(ValidationProblem.For(errors), ApiJsonContext.Default.ValidationProblem, ValidationProblem.ContentType, StatusCodes.Status400BadRequest);
-
-    private static partial class Log
-    {
-        [LoggerMessage(1, LogLevel.Information, "Settings saved for installation {InstallationId}: provider {Provider}, model {Model}, enabled {Enabled}, new API key {ApiKeyChanged}, by {CallerKind}")]
-        public static partial void SettingsSaved(ILogger logger, long installationId, string provider, string model, bool enabled, bool apiKeyChanged, string callerKind);
-
-        [LoggerMessage(2, LogLevel.Information, "API key for installation {InstallationId} checked with {Provider}: {Result}")]
-        public static partial void KeyChecked(ILogger logger, long installationId, string provider, string result);
-    }
 }

@@ -14,6 +14,7 @@ internal static class SettingsExtensions
         builder.Services.AddSingleton<FailedAuthenticationLimiter>();
         builder.Services.AddSingleton<UserInstallationsCache>();
         builder.Services.AddSingleton<SettingsAccess>();
+        builder.Services.AddSingleton<SettingsService>();
         builder.Services.AddSingleton<GitHubUserClient>();
         // A settings request waits on this call; GitHub normally answers in well under a second.
         builder.Services.AddHttpClient(GitHubUserClient.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(10));
