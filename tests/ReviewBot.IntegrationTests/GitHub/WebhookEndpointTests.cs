@@ -219,8 +219,9 @@ public sealed class WebhookEndpointTests(WebhookAppFixture fixture) : IClassFixt
             Assert.Equal(HttpStatusCode.Accepted, reopened.StatusCode);
         }
 
-        Assert.Equal($"pending|reopened|{reopenedDelivery}|99|||1",
-            await Db.ScalarAsync<string>("SELECT status || '|' || trigger || '|' || delivery_id || '|' || check_run_id || '|' || coalesce(conclusion, '') || '|' || coalesce(completed_at::text, '') || '|' || count(*) OVER () FROM review_jobs"));
+        // The old check run stays concluded "cancelled"; the revived job will open a new one.
+        Assert.Equal($"pending|reopened|{reopenedDelivery}|none|||1",
+            await Db.ScalarAsync<string>("SELECT status || '|' || trigger || '|' || delivery_id || '|' || coalesce(check_run_id::text, 'none') || '|' || coalesce(conclusion, '') || '|' || coalesce(completed_at::text, '') || '|' || count(*) OVER () FROM review_jobs"));
     }
 
     [Fact]
