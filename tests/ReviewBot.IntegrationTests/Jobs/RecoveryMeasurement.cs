@@ -73,6 +73,6 @@ public sealed class RecoveryMeasurement
         results.Sort();
         var line = string.Create(CultureInfo.InvariantCulture,
             $"orphan recovery after kill -9, live replica, {rounds} rounds: median {results[results.Count / 2]:F0} ms, min {results[0]:F0} ms, max {results[^1]:F0} ms (all: {string.Join(", ", results.Select(x => x.ToString("F0", CultureInfo.InvariantCulture)))})");
-        await File.AppendAllTextAsync(output, line + Environment.NewLine);
+        await File.AppendAllTextAsync(output, line + Environment.NewLine, TestContext.Current.CancellationToken);
     }
 }
