@@ -33,10 +33,6 @@ public sealed class RecoveryMeasurement
         var b = Start();
         await a.WaitForHealthyAsync(TimeSpan.FromSeconds(30));
         await b.WaitForHealthyAsync(TimeSpan.FromSeconds(30));
-        using (var client = new HttpClient { BaseAddress = a.BaseAddress })
-        {
-            await Webhooks.ConfigureInstallationAsync(client, 1);
-        }
 
         var results = new List<double>();
         for (var round = 0; round < rounds; round++)
@@ -44,9 +40,11 @@ public sealed class RecoveryMeasurement
             var sha = $"{round:x2}c0000000000000000000000000000000000000dd";
             github.AddPull("Codertocat/Hello-World", 100 + round, sha, "diffs/modification-multiple-hunks.diff");
             var live = replicas.Where(r => !r.HasExited).ToList();
+            // One installation per round: the previous round's review still holds its installation's slot.
             using (var client = new HttpClient { BaseAddress = live[0].BaseAddress })
             {
-                await Webhooks.SendAsync(client, "pull_request", Webhooks.PullRequest("opened", 1, 100 + round, sha));
+                await Webhooks.ConfigureInstallationAsync(client, 10 + round);
+                await Webhooks.SendAsync(client, "pull_request", Webhooks.PullRequest("opened", 10 + round, 100 + round, sha));
             }
 
             var requestsBefore = openAi.Requests.Count;
