@@ -6,6 +6,7 @@ using ReviewBot.Simulator.Client;
 using ReviewBot.Simulator.Faults;
 
 // ReviewBot.Simulator serve    [--port N] [--app-id N] --key-file PEM [--url-file FILE] [--faults JSON]
+// ReviewBot.Simulator free-port | random-hex N | random-base64 N
 // ReviewBot.Simulator keygen   --out FILE                  (an RSA App key, PKCS#1 PEM, as GitHub issues)
 // ReviewBot.Simulator demo-run --sim URL --reviewbot URL --admin-token T --webhook-secret S
 //                              [--provider openai|anthropic|gemini] [--model M] [--timeout SECONDS]
@@ -33,6 +34,23 @@ switch (verb)
 
         return 0;
     }
+
+    // Helpers for scripts/demo.sh, so it needs nothing but the .NET SDK (no openssl, no curl).
+    case "free-port":
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        Console.WriteLine(((System.Net.IPEndPoint)listener.LocalEndpoint).Port);
+        return 0;
+    }
+
+    case "random-hex":
+        Console.WriteLine(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(int.Parse(args[1], CultureInfo.InvariantCulture))));
+        return 0;
+
+    case "random-base64":
+        Console.WriteLine(Convert.ToBase64String(RandomNumberGenerator.GetBytes(int.Parse(args[1], CultureInfo.InvariantCulture))));
+        return 0;
 
     case "serve":
     {
