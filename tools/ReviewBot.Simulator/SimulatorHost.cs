@@ -106,7 +106,8 @@ public sealed class SimulatorHost : IAsyncDisposable
         }
 
         var credential = (llm ? LlmApi.Credential(http) : GitHubApi.Bearer(http)) ?? "anonymous";
-        if (faults.CheckDeadline(target, credential, http.Request.Method, path.Value ?? "") is { } early)
+        var request = llm ? await LlmApi.RequestIdentityAsync(http) : http.Request.Method + " " + path.Value + http.Request.QueryString.Value;
+        if (faults.CheckDeadline(target, credential, request, http.Request.Method, path.Value ?? "") is { } early)
         {
             await WriteFaultAsync(http, llm, early);
             return;
@@ -132,7 +133,7 @@ public sealed class SimulatorHost : IAsyncDisposable
                 }
             }
 
-            if (faults.Decide(target, credential) is { } fault)
+            if (faults.Decide(target, credential, request) is { } fault)
             {
                 await WriteFaultAsync(http, llm, fault);
                 return;

@@ -21,6 +21,10 @@ public static class Webhooks
         payload["number"] = number;
         payload["installation"]!["id"] = installationId;
         payload["repository"]!["full_name"] = repo;
+
+        // Repositories are told apart by id, as GitHub's are: a distinct repository needs its own.
+        payload["repository"]!["id"] = RepositoryId(repo);
+        payload["pull_request"]!["id"] = RepositoryId(repo) * 10_000 + number;
         payload["repository"]!["name"] = name;
         payload["repository"]!["owner"]!["login"] = owner;
         var pr = payload["pull_request"]!;
@@ -35,6 +39,8 @@ public static class Webhooks
         pr["html_url"] = $"https://github.com/{repo}/pull/{number}";
         pr["head"]!["sha"] = headSha;
         pr["head"]!["repo"]!["full_name"] = repo;
+        pr["head"]!["repo"]!["id"] = RepositoryId(repo);
+        pr["base"]!["repo"]!["id"] = RepositoryId(repo);
         pr["base"]!["sha"] = baseSha;
         pr["base"]!["repo"]!["full_name"] = repo;
         if (action == "synchronize")
@@ -46,6 +52,11 @@ public static class Webhooks
 
         return Encoding.UTF8.GetBytes(payload.ToJsonString());
     }
+
+    // The real payload's repository keeps its real id; any other gets a stable one from its name.
+    public static long RepositoryId(string repo) => repo == "Codertocat/Hello-World"
+        ? 186853002
+        : 1_000_000 + (BitConverter.ToUInt32(SHA256.HashData(Encoding.UTF8.GetBytes(repo.ToLowerInvariant()))) % 1_000_000_000);
 
     public static string Sign(byte[] body, string secret) =>
         "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), body));

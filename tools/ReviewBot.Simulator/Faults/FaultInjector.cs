@@ -34,7 +34,12 @@ public sealed record FaultDecision(int Status, TimeSpan? RetryAfter, DateTimeOff
 
 public sealed class FaultInjector(SimulatorState state, TimeProvider time)
 {
+    // The last deadline set per credential, and per (credential, request): a repeat of the very request
+    // that was told to wait is a retry that ignored Retry-After; another request with the same
+    // credential ignored the rate limit of that credential (GitHub: "stop making requests
+    // temporarily"), which is recorded apart so a test can tell the two.
     private readonly ConcurrentDictionary<string, DateTimeOffset> _deadlines = new();
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _requestDeadlines = new();
     private volatile FaultSettings _settings = FaultSettings.None;
 
     public FaultSettings Settings
@@ -47,25 +52,25 @@ public sealed class FaultInjector(SimulatorState state, TimeProvider time)
 
     // A request that comes with a credential we told to wait (Retry-After, or a rate-limit reset)
     // before that time is a violation: recorded, and refused again as GitHub and the providers would.
-    public FaultDecision? CheckDeadline(string target, string credential, string method, string path)
+    public FaultDecision? CheckDeadline(string target, string credential, string request, string method, string path)
     {
-        if (!_deadlines.TryGetValue(Key(target, credential), out var deadline))
-        {
-            return null;
-        }
-
         var now = time.GetUtcNow();
-        if (now >= deadline)
+        var scope = "same-request";
+        if (!_requestDeadlines.TryGetValue(Key(target, credential) + "\n" + request, out var deadline) || now >= deadline)
         {
-            return null;
+            scope = "same-credential";
+            if (!_deadlines.TryGetValue(Key(target, credential), out deadline) || now >= deadline)
+            {
+                return null;
+            }
         }
 
-        state.AddViolation(new Violation(now, target, Mask(credential), method, path, (deadline - now).TotalMilliseconds));
+        state.AddViolation(new Violation(now, target, scope, Mask(credential), method, path, (deadline - now).TotalMilliseconds));
         var wait = deadline - now;
         return new FaultDecision(429, TimeSpan.FromSeconds(Math.Ceiling(wait.TotalSeconds)), null);
     }
 
-    public FaultDecision? Decide(string target, string credential)
+    public FaultDecision? Decide(string target, string credential, string request)
     {
         var s = _settings;
         var roll = Random.Shared.NextDouble();
@@ -80,7 +85,7 @@ public sealed class FaultInjector(SimulatorState state, TimeProvider time)
             if ((roll -= s.GitHub429Rate) < 0)
             {
                 var wait = TimeSpan.FromSeconds(s.RetryAfterSeconds);
-                _deadlines[Key(target, credential)] = now + wait;
+                SetDeadline(target, credential, request, now + wait);
                 return new FaultDecision(429, wait, null);
             }
 
@@ -88,7 +93,7 @@ public sealed class FaultInjector(SimulatorState state, TimeProvider time)
             {
                 // x-ratelimit-reset is whole epoch seconds, so the deadline is that second.
                 var reset = DateTimeOffset.FromUnixTimeSeconds((now + TimeSpan.FromSeconds(s.RateLimitResetSeconds)).ToUnixTimeSeconds());
-                _deadlines[Key(target, credential)] = reset;
+                SetDeadline(target, credential, request, reset);
                 return new FaultDecision(403, null, reset);
             }
 
@@ -103,11 +108,17 @@ public sealed class FaultInjector(SimulatorState state, TimeProvider time)
         if ((roll -= s.Llm429Rate) < 0)
         {
             var wait = TimeSpan.FromSeconds(s.RetryAfterSeconds);
-            _deadlines[Key(target, credential)] = now + wait;
+            SetDeadline(target, credential, request, now + wait);
             return new FaultDecision(429, wait, null);
         }
 
         return null;
+    }
+
+    private void SetDeadline(string target, string credential, string request, DateTimeOffset deadline)
+    {
+        _deadlines[Key(target, credential)] = deadline;
+        _requestDeadlines[Key(target, credential) + "\n" + request] = deadline;
     }
 
     public bool CreateReviewThen5xx() => Random.Shared.NextDouble() < _settings.CreateReviewThen5xxRate;

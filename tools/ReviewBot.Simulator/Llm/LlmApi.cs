@@ -155,6 +155,21 @@ public static partial class LlmApi
         : http.Request.Path.StartsWithSegments("/anthropic") ? AnthropicKey(http)
         : GeminiKey(http);
 
+    // Which completion this is, so a retry of the same one can be told from another: the body
+    // without the lines carrying ReviewBot's per-prompt random nonce (the untrusted-data markers).
+    public static async Task<string> RequestIdentityAsync(HttpContext http)
+    {
+        http.Request.EnableBuffering();
+        using var reader = new StreamReader(http.Request.Body, leaveOpen: true);
+        var body = await reader.ReadToEndAsync(http.RequestAborted);
+        http.Request.Body.Position = 0;
+        var stable = UntrustedMarker().Replace(body, "<<<marker>>>");
+        return http.Request.Path.Value + " " + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(stable)));
+    }
+
+    [GeneratedRegex(@"<<<(?:END )?UNTRUSTED[^>]*>>>")]
+    private static partial Regex UntrustedMarker();
+
     public static bool IsCompletion(HttpContext http) => HttpMethods.IsPost(http.Request.Method);
 
     // Rate-limit and server errors in each provider's shape.

@@ -42,7 +42,7 @@ public sealed class CheckRunRecord
     public List<CheckRunUpdate> Updates { get; } = [];
 }
 
-public sealed record Violation(DateTimeOffset At, string Kind, string Credential, string Method, string Path, double EarlyByMs);
+public sealed record Violation(DateTimeOffset At, string Kind, string Scope, string Credential, string Method, string Path, double EarlyByMs);
 
 public sealed record Rejection(DateTimeOffset At, int Status, string Method, string Path, string Reason);
 
