@@ -8,6 +8,8 @@ using ReviewBot.Simulator.Faults;
 namespace ReviewBot.Simulator;
 
 // ReviewBot.Simulator serve    [--port N] [--app-id N] --key-file PEM [--url-file FILE] [--faults JSON]
+// ReviewBot.Simulator load     --sim URL --reviewbot URL[,URL] --webhook-secret S --admin-token T
+//                              [--mode reviews|intake|inflight] [--installations K] [--pulls N] [--senders S] [--pids P,P]
 // ReviewBot.Simulator free-port | random-hex N | random-base64 N
 // ReviewBot.Simulator keygen   --out FILE                  (an RSA App key, PKCS#1 PEM, as GitHub issues)
 // ReviewBot.Simulator demo-run --sim URL --reviewbot URL --admin-token T --webhook-secret S
@@ -99,6 +101,9 @@ internal static class SimulatorProgram
 
                 return 0;
             }
+
+            case "load":
+                return await LoadRun.RunAsync(options);
 
             case "demo-run":
                 try

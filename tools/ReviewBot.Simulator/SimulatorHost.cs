@@ -183,6 +183,9 @@ public sealed class SimulatorHost : IAsyncDisposable
     {
         app.MapGet("/_sim/health", () => Results.Text("ok"));
         app.MapGet("/_sim/state", () => Results.Json(state.Snapshot()));
+
+        // Counts only: cheap enough to poll during a load run with thousands of reviews.
+        app.MapGet("/_sim/stats", () => Results.Json(state.Stats()));
         app.MapGet("/_sim/faults", () => Results.Json(faults.Settings));
         app.MapPost("/_sim/faults", (FaultSettings settings) =>
         {

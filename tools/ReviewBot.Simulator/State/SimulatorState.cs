@@ -274,6 +274,22 @@ public sealed class SimulatorState
         }
     }
 
+    public object Stats()
+    {
+        lock (_gate)
+        {
+            return new
+            {
+                reviews = _reviews.Count,
+                checkRuns = _checkRuns.Count,
+                completedCheckRuns = _checkRuns.Values.Count(c => c.Status == "completed"),
+                llmInFlight = _inFlight.Values.Sum(),
+                rejections = _rejections.Count,
+                violations = _violations.Count,
+            };
+        }
+    }
+
     public IReadOnlyList<Violation> Violations()
     {
         lock (_gate)
