@@ -163,17 +163,16 @@ public static class GitHubApi
 
             var commitId = (string?)body["commit_id"];
             var push = commitId is null ? pull.Head : pull.Pushes.LastOrDefault(x => x.Sha == commitId);
-            var path = http.Request.Path.Value ?? "";
-            if (push is null)
+                        if (push is null)
             {
-                return Unprocessable(state, time, path, "commit_id is not part of the pull request");
+                return Unprocessable(state, time, http, "commit_id is not part of the pull request");
             }
 
             var reviewEvent = (string?)body["event"] ?? "PENDING";
             var text = (string?)body["body"] ?? "";
             if (reviewEvent is "COMMENT" or "REQUEST_CHANGES" && text.Length == 0 && body["comments"] is not JsonArray { Count: > 0 })
             {
-                return Unprocessable(state, time, path, "Review body is required");
+                return Unprocessable(state, time, http, "Review body is required");
             }
 
             var comments = new List<ReviewCommentRecord>();
@@ -184,7 +183,7 @@ public static class GitHubApi
                 var problem = file is null ? "Path could not be resolved" : file.Validate(c.Line, c.Side, c.StartLine, c.StartSide);
                 if (problem is not null)
                 {
-                    return Unprocessable(state, time, path, $"{problem} ({c.Path}:{c.StartLine?.ToString(CultureInfo.InvariantCulture) + "-"}{c.Line} {c.Side})");
+                    return Unprocessable(state, time, http, $"{problem} ({c.Path}:{c.StartLine?.ToString(CultureInfo.InvariantCulture) + "-"}{c.Line} {c.Side})");
                 }
 
                 comments.Add(c);
@@ -211,20 +210,19 @@ public static class GitHubApi
             var body = await ReadJsonAsync(http);
             var name = (string?)body?["name"];
             var headSha = (string?)body?["head_sha"];
-            var path = http.Request.Path.Value ?? "";
-            if (body is null || string.IsNullOrEmpty(name) || string.IsNullOrEmpty(headSha))
+                        if (body is null || string.IsNullOrEmpty(name) || string.IsNullOrEmpty(headSha))
             {
-                return Unprocessable(state, time, path, "name and head_sha are required");
+                return Unprocessable(state, time, http, "name and head_sha are required");
             }
 
             if (!state.Pulls().Any(p => string.Equals(p.Repo, $"{owner}/{repo}", StringComparison.OrdinalIgnoreCase) && p.Pushes.Any(x => x.Sha == headSha)))
             {
-                return Unprocessable(state, time, path, "No commit found for SHA: " + headSha);
+                return Unprocessable(state, time, http, "No commit found for SHA: " + headSha);
             }
 
             if (CheckRunProblem(body) is { } problem)
             {
-                return Unprocessable(state, time, path, problem);
+                return Unprocessable(state, time, http, problem);
             }
 
             var output = body["output"];
@@ -259,15 +257,14 @@ public static class GitHubApi
             }
 
             var body = await ReadJsonAsync(http);
-            var path = http.Request.Path.Value ?? "";
-            if (body is null)
+                        if (body is null)
             {
                 return Error(400, "Problems parsing JSON");
             }
 
             if (CheckRunProblem(body) is { } problem)
             {
-                return Unprocessable(state, time, path, problem);
+                return Unprocessable(state, time, http, problem);
             }
 
             var output = body["output"];
@@ -377,9 +374,9 @@ public static class GitHubApi
     }, statusCode: status);
 
     // GitHub's 422 body: {"message":"Unprocessable Entity","errors":[...],"documentation_url":...,"status":"422"}.
-    private static IResult Unprocessable(SimulatorState state, TimeProvider time, string path, string reason)
+    private static IResult Unprocessable(SimulatorState state, TimeProvider time, HttpContext http, string reason)
     {
-        state.AddRejection(new Rejection(time.GetUtcNow(), 422, "POST", path, reason));
+        state.AddRejection(new Rejection(time.GetUtcNow(), 422, http.Request.Method, http.Request.Path.Value ?? "", reason));
         return Results.Json(new JsonObject
         {
             ["message"] = "Unprocessable Entity",
