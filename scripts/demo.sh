@@ -47,7 +47,13 @@ free_port() {
   "$sim_bin" free-port
 }
 
+# Two demos at once would share the PostgreSQL data directory and port.
+if [ -e "$pg_dir/postmaster.pid" ]; then
+  scripts/postgres.sh stop "$pg_dir" >/dev/null 2>&1 || true
+fi
+
 command -v dotnet >/dev/null || fail "the .NET SDK is required (dotnet not found)"
+mkdir -p artifacts
 if [ ! -x "$sim_bin" ] || [ ! -x "$bot_bin" ] || [ "${DEMO_SKIP_BUILD:-0}" != 1 ]; then
   say "==> building (dotnet build ReviewBot.slnx)"
   dotnet build ReviewBot.slnx -c Debug -nologo -v quiet >"$PWD/artifacts/demo-build.log" 2>&1 \
