@@ -52,9 +52,14 @@ public sealed class FaultInjector(SimulatorState state, TimeProvider time)
 
     // A request that comes with a credential we told to wait (Retry-After, or a rate-limit reset)
     // before that time is a violation: recorded, and refused again as GitHub and the providers would.
+    // Retry-After is whole seconds, the simulator reads the wall clock and a client's timers run on a
+    // millisecond tick count, so a retry a few milliseconds "early" is clock granularity, not a
+    // client that ignored the wait.
+    public static readonly TimeSpan ClockTolerance = TimeSpan.FromMilliseconds(10);
+
     public FaultDecision? CheckDeadline(string target, string credential, string request, string method, string path)
     {
-        var now = time.GetUtcNow();
+        var now = time.GetUtcNow() + ClockTolerance;
         var scope = "same-request";
         if (!_requestDeadlines.TryGetValue(Key(target, credential) + "\n" + request, out var deadline) || now >= deadline)
         {

@@ -248,6 +248,22 @@ public static class GitHubApi
             return Results.Json(CheckRunJson(run), statusCode: 201);
         });
 
+        // "List check runs for a Git reference": lets a client find a check run it created but whose
+        // id it never stored (check_name and per_page filters; newest first).
+        app.MapGet("/repos/{owner}/{repo}/commits/{sha}/check-runs", (HttpContext http, string owner, string repo, string sha) =>
+        {
+            if (Authorize(http, state, time, owner, repo) is { } denied)
+            {
+                return denied;
+            }
+
+            var name = http.Request.Query["check_name"].FirstOrDefault();
+            var runs = state.CheckRuns()
+                .Where(c => string.Equals(c.Repo, $"{owner}/{repo}", StringComparison.OrdinalIgnoreCase) && c.HeadSha == sha && (name is null || c.Name == name))
+                .OrderByDescending(c => c.Id).Select(CheckRunJson).ToList();
+            return Results.Json(new JsonObject { ["total_count"] = runs.Count, ["check_runs"] = new JsonArray([.. Page(http, runs)]) });
+        });
+
         // "Update a check run".
         app.MapMethods("/repos/{owner}/{repo}/check-runs/{id:long}", ["PATCH"], async (HttpContext http, string owner, string repo, long id) =>
         {
