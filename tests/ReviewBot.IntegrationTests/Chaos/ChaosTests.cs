@@ -27,6 +27,11 @@ public sealed class ChaosTests
 
         var report = await run.ReportAsync();
         TestContext.Current.TestOutputHelper?.WriteLine(report.Text);
+
+        // Passing runs print nothing, so the figures are also kept where a person can read them.
+        var artifacts = Path.Combine(TestPaths.RepositoryRoot, "artifacts");
+        Directory.CreateDirectory(artifacts);
+        await File.WriteAllTextAsync(Path.Combine(artifacts, $"chaos-report-{(plan == ChaosPlan.Long ? "long" : "short")}.txt"), report.Text, TestContext.Current.CancellationToken);
         Assert.True(settled, "not settled in time:\n" + report.Text);
         Assert.True(report.Kills >= plan.MinKills, $"only {report.Kills} kill(s):\n{report.Text}");
         Assert.Empty(report.LatestShasNotReviewedOnce);
