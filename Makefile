@@ -25,6 +25,9 @@ build:
 test:
 	@scripts/test.sh
 
+demo:
+	@scripts/demo.sh
+
 publish:
 	@mkdir -p artifacts
 	$(DOTNET) publish src/ReviewBot/ReviewBot.csproj -c $(CONFIGURATION) -r linux-x64 -o $(PUBLISH_DIR) 2>&1 | tee artifacts/publish.log

@@ -56,6 +56,9 @@ internal static class JobSql
                 error_message = 'Superseded by a newer commit ' || left($9, 7)
             WHERE repo_id = $5 AND pr_number = $7 AND status = 'pending'
               AND $9 <> '' AND commit_sha <> '' AND commit_sha <> $9
+              -- A job waiting for a retry already has a check run on GitHub: the runner claims it and
+              -- completes that check run as cancelled, which this statement cannot do.
+              AND check_run_id IS NULL
               AND EXISTS (SELECT 1 FROM job)
             RETURNING id
         )
@@ -86,6 +89,7 @@ internal static class JobSql
             SET status = 'cancelled', conclusion = 'cancelled', completed_at = now(), updated_at = now(),
                 error_message = 'Pull request closed'
             WHERE repo_id = $5 AND pr_number = $6 AND status = 'pending'
+              AND check_run_id IS NULL -- one with a check run is left to the runner, which completes it
               AND EXISTS (SELECT 1 FROM delivery)
             RETURNING id
         )
