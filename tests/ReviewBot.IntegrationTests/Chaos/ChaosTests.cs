@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Json;
 using ReviewBot.IntegrationTests.Infrastructure;
+using Webhooks = ReviewBot.Simulator.Client.Webhooks;
 using ReviewBot.Simulator;
 using ReviewBot.Simulator.Client;
 using ReviewBot.Simulator.Diffs;
