@@ -93,6 +93,13 @@ internal sealed class GitHubClient(GitHubRest rest, InstallationTokenCache token
             GitHubRest.Json(GitHubJsonContext.Default.CheckRun), cancellationToken);
     }
 
+    // "List check runs for a Git reference", filtered to ReviewBot's check: how a retry finds the check
+    // run an earlier attempt created but could not record (crash or lost answer between the two).
+    public Task<GitHubResult<CheckRunList>> ListCheckRunsForCommitAsync(long installationId, string repo, string sha, string checkName, CancellationToken cancellationToken) =>
+        SendAsync(installationId, "list_check_runs", GitHubCallClass.Read, HttpMethod.Get,
+            $"{RepoPath(repo)}/commits/{Uri.EscapeDataString(sha)}/check-runs?check_name={Uri.EscapeDataString(checkName)}&filter=all&per_page=100", null,
+            GitHubRest.Json(GitHubJsonContext.Default.CheckRunList), cancellationToken);
+
     // "Update a check run": a retried job updates the same check run (CONTRACT §4).
     public Task<GitHubResult<CheckRun>> UpdateCheckRunAsync(long installationId, string repo, long checkRunId, UpdateCheckRunRequest update, CancellationToken cancellationToken)
     {

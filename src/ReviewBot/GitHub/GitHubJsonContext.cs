@@ -144,6 +144,13 @@ internal sealed record UpdateCheckRunRequest
     public CheckRunOutput? Output { get; init; }
 }
 
+// GET /repos/{owner}/{repo}/commits/{ref}/check-runs ("List check runs for a Git reference").
+internal sealed record CheckRunList
+{
+    public int TotalCount { get; init; }
+    public IReadOnlyList<CheckRun> CheckRuns { get; init; } = [];
+}
+
 internal sealed record CheckRun
 {
     public long Id { get; init; }
@@ -183,5 +190,6 @@ internal sealed record HookDelivery
 [JsonSerializable(typeof(CreateCheckRunRequest))]
 [JsonSerializable(typeof(UpdateCheckRunRequest))]
 [JsonSerializable(typeof(CheckRun))]
+[JsonSerializable(typeof(CheckRunList))]
 [JsonSerializable(typeof(List<HookDelivery>))]
 internal sealed partial class GitHubJsonContext : JsonSerializerContext;

@@ -243,6 +243,24 @@ internal sealed partial class ReviewJobHandler(
             return update is JobOutcome.Retry retry ? (null, retry) : (existing, null);
         }
 
+        if (job.Attempts > 1)
+        {
+            // An earlier attempt may have created the check run and died before storing its id: find it
+            // by its external id (the job id) rather than leave it in progress and open a second one.
+            var listed = await github.ListCheckRunsForCommitAsync(job.InstallationId, job.RepoFullName, job.CommitSha, CheckRunName, cancellationToken);
+            if (!listed.IsOk && listed.Outcome != GitHubOutcome.NotFound)
+            {
+                return (null, GitHubRetry(listed.ToString(), listed.Outcome, listed.RetryAt, listed.RetryAfter));
+            }
+
+            var externalId = job.Id.ToString(CultureInfo.InvariantCulture);
+            if (listed.IsOk && listed.Value!.CheckRuns.FirstOrDefault(c => c.ExternalId == externalId) is { } earlier)
+            {
+                await store.SetCheckRunAsync(job, worker, earlier.Id, cancellationToken);
+                return await EnsureCheckRunAsync(job with { CheckRunId = earlier.Id }, status, title, summary, cancellationToken);
+            }
+        }
+
         var created = await github.CreateCheckRunAsync(job.InstallationId, job.RepoFullName, new CreateCheckRunRequest
         {
             Name = CheckRunName,

@@ -42,6 +42,15 @@ internal sealed partial class FakeGitHub : IDisposable
             .RespondWith(Response.Create().WithCallback(request => WithPull(request, pull => CreateReview(pull, request))));
         Server.Given(Request.Create().WithPath(new RegexMatcher(@"^/repos/[^/]+/[^/]+/check-runs$")).UsingPost())
             .RespondWith(Response.Create().WithCallback(CreateCheckRun));
+        Server.Given(Request.Create().WithPath(new RegexMatcher(@"^/repos/[^/]+/[^/]+/commits/[^/]+/check-runs$")).UsingGet())
+            .RespondWith(Response.Create().WithCallback(request =>
+            {
+                var sha = request.Path.Split('/')[^2];
+                var runs = CheckRuns.Values.Where(c => c.HeadSha == sha)
+                    .Select(c => (JsonNode)new JsonObject { ["id"] = c.Id, ["name"] = c.Name, ["head_sha"] = c.HeadSha, ["status"] = c.Last.Status, ["external_id"] = c.ExternalId })
+                    .ToArray();
+                return Json(200, new JsonObject { ["total_count"] = runs.Length, ["check_runs"] = new JsonArray(runs) });
+            }));
         Server.Given(Request.Create().WithPath(new RegexMatcher(@"^/repos/[^/]+/[^/]+/check-runs/\d+$")).UsingPatch())
             .RespondWith(Response.Create().WithCallback(UpdateCheckRun));
     }
@@ -61,6 +70,10 @@ internal sealed partial class FakeGitHub : IDisposable
     // Runs after a review is stored and before GitHub's answer leaves: a test kills ReviewBot here to
     // crash it exactly between "GitHub accepted the review" and "the job was marked done".
     public Action<PostedReview>? OnReviewStored { get; set; }
+
+    // Runs after a check run is stored and before GitHub's answer leaves (a crash before ReviewBot
+    // could record the check run's id).
+    public Action<CheckRunState>? OnCheckRunCreated { get; set; }
 
     public void AddPull(string repo, int number, string headSha, string diffFile, bool draft = false, string state = "open")
     {
@@ -129,9 +142,10 @@ internal sealed partial class FakeGitHub : IDisposable
     {
         var body = JsonNode.Parse(request.Body!)!.AsObject();
         var id = Interlocked.Increment(ref _nextId);
-        var state = new CheckRunState(id, body["name"]!.GetValue<string>(), body["head_sha"]!.GetValue<string>());
+        var state = new CheckRunState(id, body["name"]!.GetValue<string>(), body["head_sha"]!.GetValue<string>(), body["external_id"]?.GetValue<string>());
         state.Updates.Enqueue((body["status"]?.GetValue<string>() ?? "queued", body["conclusion"]?.GetValue<string>(), body["output"]?["summary"]?.GetValue<string>()));
         CheckRuns[id] = state;
+        OnCheckRunCreated?.Invoke(state);
         return Json(201, new JsonObject { ["id"] = id, ["name"] = state.Name, ["head_sha"] = state.HeadSha, ["status"] = "in_progress" });
     }
 
@@ -178,7 +192,7 @@ internal sealed partial class FakeGitHub : IDisposable
 
     internal sealed record PostedReview(long Id, string Key, string CommitId, string Body, int InlineComments, string Event);
 
-    internal sealed record CheckRunState(long Id, string Name, string HeadSha)
+    internal sealed record CheckRunState(long Id, string Name, string HeadSha, string? ExternalId)
     {
         public ConcurrentQueue<(string Status, string? Conclusion, string? Summary)> Updates { get; } = new();
 

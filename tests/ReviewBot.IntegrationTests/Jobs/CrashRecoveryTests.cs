@@ -103,6 +103,38 @@ public sealed class CrashRecoveryTests
     }
 
     [Fact]
+    public async Task Kill_9_after_the_check_run_was_created_but_before_its_id_was_stored_reuses_that_check_run()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        using var github = new FakeGitHub();
+        using var openAi = new FakeOpenAi("src/cli.rs", 5);
+        const string sha = "c4ec4ec4000000000000000000000000000000ee";
+        github.AddPull(Repo, 6, sha, "diffs/modification-multiple-hunks.diff");
+        var first = await StartAsync(Environment(db, github, openAi));
+        github.OnCheckRunCreated = _ =>
+        {
+            github.OnCheckRunCreated = null;
+            first.KillHard();
+        };
+        using (var client = new HttpClient { BaseAddress = first.BaseAddress })
+        {
+            await Webhooks.ConfigureInstallationAsync(client, 1);
+            await Webhooks.SendAsync(client, "pull_request", Webhooks.PullRequest("opened", 1, 6, sha));
+        }
+
+        await QueueTestApp.WaitUntilAsync(() => Task.FromResult(first.HasExited), TimeSpan.FromSeconds(30), "the crash after creating the check run");
+        await first.DisposeAsync();
+
+        await using var second = await StartAsync(Environment(db, github, openAi));
+        await WaitForJobsAsync(db, "status = 'completed'", 1, TimeSpan.FromSeconds(30));
+
+        var checkRun = Assert.Single(github.CheckRuns.Values);
+        Assert.Equal(("completed", "neutral"), (checkRun.Last.Status, checkRun.Last.Conclusion));
+        Assert.Equal(checkRun.Id, await db.ScalarAsync<long>("SELECT check_run_id FROM review_jobs"));
+        Assert.Equal(1, github.ReviewsFor(Repo, 6, sha));
+    }
+
+    [Fact]
     public async Task Kill_9_of_one_replica_hands_its_review_to_the_live_one()
     {
         await using var db = await TestDatabase.CreateAsync();
