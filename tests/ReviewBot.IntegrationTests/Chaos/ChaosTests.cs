@@ -52,19 +52,9 @@ public sealed class ChaosTests
         Assert.All(report.MaxLlmInFlight, kv => Assert.True(kv.Value <= 1, $"{kv.Key}: {kv.Value} LLM requests in flight at once"));
         Assert.Empty(report.IncompleteCheckRuns);
 
-        // Known product bug: creating the check run and storing its id on the job are two steps, so
-        // a kill -9 between them (or a lost answer) leaves the first check run in progress forever
-        // and the retry creates a second one, against CONTRACT §4 "a retried job updates the same
-        // check run". Everything else above is asserted; this one is reported as a skip (so `make
-        // test` shows it) until ReviewJobHandler.EnsureCheckRunAsync looks for its check run
-        // (GET /repos/{o}/{r}/commits/{sha}/check-runs, external_id = job id) before creating one.
-        // REVIEWBOT_CHAOS_STRICT=1 fails instead.
-        if (report.CheckRunsOrphanedByRetry.Count > 0)
-        {
-            var message = "check runs orphaned by a crash between creating them and recording their id:\n" + string.Join('\n', report.CheckRunsOrphanedByRetry);
-            Assert.True(Environment.GetEnvironmentVariable("REVIEWBOT_CHAOS_STRICT") != "1", message);
-            Assert.Skip(message);
-        }
+        // A retry finds the check run an earlier attempt created but could not record (crash or lost
+        // answer between the two) by its external id and updates it (CONTRACT §4).
+        Assert.Empty(report.CheckRunsOrphanedByRetry);
     }
 }
 
