@@ -18,6 +18,9 @@ CREATE TABLE IF NOT EXISTS installations (
     -- under the row lock only while it is below REVIEW_CONCURRENCY_PER_INSTALLATION, which is what
     -- makes that limit hold across replicas (Jobs/JobSql.cs).
     running       integer NOT NULL DEFAULT 0 CHECK (running >= 0),
+    -- An upstream (the installation's LLM key, its GitHub token) said "retry after": no job of this
+    -- installation is claimed before then, on any replica.
+    not_before    timestamptz,
     created_at    timestamptz NOT NULL DEFAULT now(),
     updated_at    timestamptz NOT NULL DEFAULT now()
 );

@@ -42,7 +42,7 @@ internal sealed partial class JobDispatcher(
                     }
 
                     await ClaimWhileCapacityAsync(stoppingToken);
-                    if (await store.NextRunAfterAsync(stoppingToken) is { } next && next < wait)
+                    if (await store.NextRunAfterAsync(options.ReviewConcurrencyPerInstallation, stoppingToken) is { } next && next < wait)
                     {
                         wait = next < TimeSpan.FromMilliseconds(10) ? TimeSpan.FromMilliseconds(10) : next;
                     }

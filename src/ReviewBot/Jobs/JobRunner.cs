@@ -173,7 +173,10 @@ internal sealed partial class JobRunner(
 
             case JobOutcome.Retry r:
                 var delay = Backoff.Delay(job.Attempts, r.RetryAfter, Random.Shared, tuning.RetryBaseDelay);
-                applied = await store.ReleaseAsync(job, worker, delay, r.Message, refundAttempt: !r.CountsAsAttempt, r.InputTokens, r.OutputTokens, ct);
+                // A Retry-After belongs to the installation's credentials (its LLM key, its GitHub
+                // token), not just to this job: the installation's other jobs wait too, on every replica.
+                applied = await store.ReleaseAsync(job, worker, delay, r.Message, refundAttempt: !r.CountsAsAttempt, r.InputTokens, r.OutputTokens, ct,
+                    installationCooldown: r.RetryAfter);
                 if (applied)
                 {
                     metrics.JobRetries.WithLabels(RetryReasons.Contains(r.Reason) ? r.Reason : "other").Inc();

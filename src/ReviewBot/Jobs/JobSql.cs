@@ -178,6 +178,7 @@ internal static class JobSql
         -- j.status again, on the locked row: when another replica claimed the job after our snapshot,
         -- FOR UPDATE re-checks this condition on the newest version and the job is passed over.
         WHERE i.running < $1 AND i.suspended_at IS NULL AND j.status = 'pending'
+          AND (i.not_before IS NULL OR i.not_before <= now())
         ORDER BY i.running, c.run_after, c.id
         LIMIT $2
         -- SKIP LOCKED: a job another replica is claiming right now is passed over, never claimed twice.
@@ -194,6 +195,7 @@ internal static class JobSql
             UPDATE installations
             SET running = running + 1, updated_at = now()
             WHERE id = ANY($1) AND running < $2 AND suspended_at IS NULL
+              AND (not_before IS NULL OR not_before <= now())
             RETURNING id
         )
         UPDATE review_jobs j
@@ -310,7 +312,8 @@ internal static class JobSql
     // Puts a job this worker owns back in the queue. $3 delay in ms (added to the database's clock, so
     // replicas with skewed clocks still honour Retry-After), $4 error message (kept for the
     // settings API), $5 attempts to refund (1 when the attempt does not count: shutdown hand-back,
-    // budget deferral), $6 input tokens, $7 output tokens spent on the attempt.
+    // budget deferral), $6 input tokens, $7 output tokens spent on the attempt, $8 ms during which no
+    // job of the installation may start (an upstream's Retry-After for the installation's credentials).
     public const string JobRelease =
         """
         WITH released AS (
@@ -323,7 +326,12 @@ internal static class JobSql
             RETURNING installation_id
         ),
         slot AS (
-            UPDATE installations i SET running = greatest(i.running - 1, 0) FROM released WHERE i.id = released.installation_id
+            UPDATE installations i
+            SET running = greatest(i.running - 1, 0),
+                not_before = CASE WHEN $8 > 0
+                                  THEN greatest(coalesce(i.not_before, now()), now() + $8 * interval '1 millisecond')
+                                  ELSE i.not_before END
+            FROM released WHERE i.id = released.installation_id
         )
         SELECT count(*)::int FROM released
         """;
@@ -389,10 +397,21 @@ internal static class JobSql
         LIMIT 1
         """;
 
-    // When the next pending job becomes runnable (retries, budget): the dispatcher sleeps until then.
+    // When the next pending job becomes claimable (retries, budget, an installation's Retry-After):
+    // the dispatcher sleeps until then. Only installations that could take a job now count, so an
+    // installation at its concurrency limit with a backlog does not make the dispatcher spin.
+    // $1 per-installation limit.
     public const string JobNextRunAfter =
         """
-        SELECT min(run_after) - now() FROM review_jobs WHERE status = 'pending'
+        SELECT min(greatest(p.run_after, coalesce(i.not_before, p.run_after))) - now()
+        FROM installations i
+        CROSS JOIN LATERAL (
+            SELECT run_after FROM review_jobs
+            WHERE installation_id = i.id AND status = 'pending'
+            ORDER BY run_after, id
+            LIMIT 1
+        ) p
+        WHERE i.suspended_at IS NULL AND i.running < $1
         """;
 
     // Jobs of installations the webhook never told us about (ReviewBot deployed after the App was

@@ -149,7 +149,7 @@ internal sealed class JobStore(NpgsqlDataSource dataSource)
 
     public async Task<bool> ReleaseAsync(
         ClaimedJob job, WorkerIdentity worker, TimeSpan delay, string? error, bool refundAttempt,
-        int inputTokens, int outputTokens, CancellationToken cancellationToken)
+        int inputTokens, int outputTokens, CancellationToken cancellationToken, TimeSpan? installationCooldown = null)
     {
         await using var command = dataSource.CreateCommand(JobSql.JobRelease);
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = job.Id });
@@ -159,6 +159,7 @@ internal sealed class JobStore(NpgsqlDataSource dataSource)
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = refundAttempt ? 1 : 0 });
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = inputTokens });
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = outputTokens });
+        command.Parameters.Add(new NpgsqlParameter<double> { TypedValue = Math.Max(0, installationCooldown?.TotalMilliseconds ?? 0) });
         return (int)(await command.ExecuteScalarAsync(cancellationToken))! == 1;
     }
 
@@ -235,9 +236,10 @@ internal sealed class JobStore(NpgsqlDataSource dataSource)
         return await command.ExecuteScalarAsync(cancellationToken) as string;
     }
 
-    public async Task<TimeSpan?> NextRunAfterAsync(CancellationToken cancellationToken)
+    public async Task<TimeSpan?> NextRunAfterAsync(int perInstallationLimit, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(JobSql.JobNextRunAfter);
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = perInstallationLimit });
         return await command.ExecuteScalarAsync(cancellationToken) is TimeSpan wait ? wait : null;
     }
 

@@ -208,7 +208,6 @@ public sealed class WebhookEndpointTests(WebhookAppFixture fixture) : IClassFixt
         {
         }
 
-        await Db.ExecuteAsync("UPDATE review_jobs SET check_run_id = 99");
         using (await App.SendAsync("pull_request", Webhooks.Fixture("pull_request/closed.payload.json")))
         {
         }

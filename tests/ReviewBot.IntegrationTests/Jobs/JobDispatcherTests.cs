@@ -42,7 +42,11 @@ public sealed class JobDispatcherTests
         Assert.InRange(runAfter, 10.5, 14);
         Assert.Equal("GitHub answered 503", await db.ScalarAsync<string>("SELECT error_message FROM review_jobs WHERE id = $1", id));
 
+        // The Retry-After holds back the whole installation, not only this job.
+        Assert.InRange(await db.ScalarAsync<double>("SELECT extract(epoch FROM not_before - now())::float8 FROM installations WHERE id = 2"), 10, 12.5);
+
         // Make the wait short for the test (the dispatcher sleeps until the next run_after) and see it run.
+        await db.ExecuteAsync("UPDATE installations SET not_before = NULL WHERE id = 2");
         await db.ExecuteAsync("UPDATE review_jobs SET run_after = now() + interval '300 milliseconds' WHERE id = $1", id);
         await db.ExecuteAsync("NOTIFY review_jobs");
         await handler.WaitForCallsAsync(2, TimeSpan.FromSeconds(10));

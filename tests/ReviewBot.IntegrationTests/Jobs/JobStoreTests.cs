@@ -226,6 +226,29 @@ public sealed class JobStoreTests
     }
 
     [Fact]
+    public async Task Retry_after_of_an_installation_holds_back_all_its_jobs_but_not_others()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await JobSeed.InsertAsync(db, installationId: 30, pr: 1, sha: "a");
+        await JobSeed.InsertAsync(db, installationId: 30, pr: 2, sha: "b");
+        var other = await JobSeed.InsertAsync(db, installationId: 31, pr: 1, sha: "c");
+        var store = new JobStore(db.DataSource);
+        var worker = new WorkerIdentity();
+        var first = Assert.Single(await store.ClaimAsync(1, 1, worker, 60, Ct), j => j.InstallationId == 30);
+
+        // The provider answered 429 with Retry-After: 120 for this installation's key.
+        Assert.True(await store.ReleaseAsync(first, worker, TimeSpan.FromSeconds(130), "429", refundAttempt: true, 0, 0, Ct, installationCooldown: TimeSpan.FromSeconds(120)));
+        await db.ExecuteAsync("UPDATE review_jobs SET run_after = now()");
+
+        var claimed = await store.ClaimAsync(10, 5, worker, 60, Ct);
+        Assert.Equal([other], claimed.Select(j => j.Id));
+        Assert.InRange(await db.ScalarAsync<double>("SELECT extract(epoch FROM not_before - now())::float8 FROM installations WHERE id = 30"), 110, 121);
+
+        await db.ExecuteAsync("UPDATE installations SET not_before = now() WHERE id = 30");
+        Assert.Single(await store.ClaimAsync(10, 5, worker, 60, Ct));
+    }
+
+    [Fact]
     public async Task Budget_defers_the_review_until_the_oldest_start_in_the_hour_ages_out()
     {
         await using var db = await TestDatabase.CreateAsync();

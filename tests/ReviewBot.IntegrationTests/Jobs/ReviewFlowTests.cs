@@ -194,7 +194,9 @@ public sealed class ReviewFlowTests
         await Webhooks.SendAsync(app.Client, "pull_request", Webhooks.PullRequest("opened", 1, 3, ShaB));
 
         await QueueTestApp.WaitUntilAsync(
-            () => Task.FromResult(github.CheckRuns.Values.Any(c => c.HeadSha == ShaB && c.Last.Status == "queued")), TimeSpan.FromSeconds(20), "the deferral on the check run");
+            async () => github.CheckRuns.Values.Any(c => c.HeadSha == ShaB && c.Last.Status == "queued")
+                && await db.ScalarAsync<long>("SELECT count(*) FROM review_jobs WHERE commit_sha = $1 AND status = 'pending' AND attempts = 0", ShaB) == 1,
+            TimeSpan.FromSeconds(20), "the deferral on the check run and in the queue");
         // Not dropped: pending, due in about an hour, no attempt used.
         Assert.Equal("pending", await db.ScalarAsync<string>("SELECT status FROM review_jobs WHERE commit_sha = $1", ShaB));
         Assert.InRange(await db.ScalarAsync<double>("SELECT extract(epoch FROM run_after - now())::float8 FROM review_jobs WHERE commit_sha = $1", ShaB), 3000, 3601);
