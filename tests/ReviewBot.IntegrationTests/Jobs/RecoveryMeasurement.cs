@@ -29,8 +29,23 @@ public sealed class RecoveryMeasurement
             return p;
         }
 
-        var a = Start();
-        var b = Start();
+        try
+        {
+            await MeasureAsync(rounds, output, db, github, openAi, replicas, Start);
+        }
+        finally
+        {
+            foreach (var r in replicas)
+            {
+                await r.DisposeAsync();
+            }
+        }
+    }
+
+    private static async Task MeasureAsync(int rounds, string output, TestDatabase db, FakeGitHub github, FakeOpenAi openAi, List<ReviewBotProcess> replicas, Func<ReviewBotProcess> start)
+    {
+        var a = start();
+        var b = start();
         await a.WaitForHealthyAsync(TimeSpan.FromSeconds(30));
         await b.WaitForHealthyAsync(TimeSpan.FromSeconds(30));
 
@@ -59,13 +74,8 @@ public sealed class RecoveryMeasurement
             results.Add(killed.Elapsed.TotalMilliseconds);
 
             // Keep two replicas for the next round; finish this review quickly.
-            var fresh = Start();
+            var fresh = start();
             await fresh.WaitForHealthyAsync(TimeSpan.FromSeconds(30));
-        }
-
-        foreach (var r in replicas)
-        {
-            await r.DisposeAsync();
         }
 
         results.Sort();
