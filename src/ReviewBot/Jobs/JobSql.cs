@@ -256,31 +256,10 @@ internal static class JobSql
         RETURNING j.id
         """;
 
-    // Finishes a job this worker still owns and frees its installation slot. Returns 1, or 0 when the
-    // lease was lost (another worker owns the job now and will finish it).
-    // $1 id, $2 owner, $3 status, $4 conclusion, $5 error, $6 review id, $7 input tokens, $8 output tokens,
-    // $9 comments posted, $10 comments unanchored.
-    public const string JobComplete =
-        """
-        WITH done AS (
-            UPDATE review_jobs
-            SET status = $3, conclusion = $4, error_message = $5, review_id = coalesce($6, review_id),
-                input_tokens = input_tokens + $7, output_tokens = output_tokens + $8,
-                comments_posted = $9, comments_unanchored = $10,
-                completed_at = now(), lease_owner = NULL, lease_key = NULL, lease_expires_at = NULL,
-                heartbeat_at = NULL, updated_at = now()
-            WHERE id = $1 AND lease_owner = $2 AND status = 'processing'
-            RETURNING installation_id
-        ),
-        slot AS (
-            UPDATE installations i SET running = greatest(i.running - 1, 0) FROM done WHERE i.id = done.installation_id
-        )
-        SELECT count(*)::int FROM done
-        """;
-
-    // JobComplete for many jobs of this worker in one statement (JobCompleter batches them when busy).
-    // Returns the ids actually finished; a missing id had lost its lease. $1 owner, then one array per
-    // column of JobComplete's parameters.
+    // Finishes jobs this worker still owns and frees their installation slots, in one statement
+    // (JobCompleter batches whatever is waiting). Returns the ids actually finished; a missing id had
+    // lost its lease (another worker owns it now and will finish it). $1 owner, then one array per
+    // column: id, status, conclusion, error, review id, input/output tokens, comments posted/unanchored.
     public const string JobCompleteMany =
         """
         WITH input AS (

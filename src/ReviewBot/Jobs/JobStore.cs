@@ -105,24 +105,13 @@ internal sealed class JobStore(NpgsqlDataSource dataSource)
         return recovered;
     }
 
+    // One job (tests, and the batch of one a quiet worker sends): the same statement as the batch.
     public async Task<bool> CompleteAsync(
         ClaimedJob job, WorkerIdentity worker, string status, string? conclusion, string? error,
         long? reviewId, int inputTokens, int outputTokens, int commentsPosted, int commentsUnanchored,
-        CancellationToken cancellationToken)
-    {
-        await using var command = dataSource.CreateCommand(JobSql.JobComplete);
-        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = job.Id });
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = worker.Owner });
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = status });
-        command.Parameters.Add(Text(conclusion));
-        command.Parameters.Add(Text(error));
-        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Bigint, Value = (object?)reviewId ?? DBNull.Value });
-        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = inputTokens });
-        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = outputTokens });
-        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = commentsPosted });
-        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = commentsUnanchored });
-        return (int)(await command.ExecuteScalarAsync(cancellationToken))! == 1;
-    }
+        CancellationToken cancellationToken) =>
+        (await CompleteManyAsync(worker, [new JobCompletion(job.Id, status, conclusion, error, reviewId, inputTokens, outputTokens, commentsPosted, commentsUnanchored)], cancellationToken))
+            .Contains(job.Id);
 
     public async Task<HashSet<long>> CompleteManyAsync(WorkerIdentity worker, IReadOnlyList<JobCompletion> completions, CancellationToken cancellationToken)
     {

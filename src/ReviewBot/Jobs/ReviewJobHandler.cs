@@ -371,17 +371,15 @@ internal sealed partial class ReviewJobHandler(
     // then crashed or timed out is found and never posted twice.
     private async Task<(long? ReviewId, int InlineComments, bool New, JobOutcome.Retry? Retry)> PostOnceAsync(ClaimedJob job, ReviewResult result, CancellationToken cancellationToken)
     {
-        var existing = await github.ListReviewsAsync(job.InstallationId, job.RepoFullName, job.PrNumber, cancellationToken);
-        if (!existing.IsOk)
+        if (await FindPostedReviewAsync(job, cancellationToken) is { } found)
         {
-            return (null, 0, false, GitHubRetry(existing.ToString(), existing.Outcome, existing.RetryAt, existing.RetryAfter) as JobOutcome.Retry
-                ?? new JobOutcome.Retry("github", existing.ToString()));
-        }
+            if (found.Retry is { } retry)
+            {
+                return (null, 0, false, retry);
+            }
 
-        if (existing.Value!.FirstOrDefault(r => r.Body?.Contains(job.ReviewMarker, StringComparison.Ordinal) == true) is { } found)
-        {
-            Log.AlreadyPosted(logger, found.Id);
-            return (found.Id, result.Comments.Count, false, null);
+            Log.AlreadyPosted(logger, found.ReviewId!.Value);
+            return (found.ReviewId, result.Comments.Count, false, null);
         }
 
         var body = result.Body.TrimEnd() + "\n\n" + job.ReviewMarker;
