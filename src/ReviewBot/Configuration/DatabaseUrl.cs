@@ -24,6 +24,17 @@ internal static class DatabaseUrl
             }
 
             builder.ApplicationName ??= "ReviewBot";
+            if (!Uri.UnescapeDataString(value).Replace(" ", "", StringComparison.Ordinal).Contains("autoprepare", StringComparison.OrdinalIgnoreCase))
+            {
+                // Prepared statements: the queue's claim is one statement of several CTEs whose planning
+                // costs more than its execution, and every webhook runs the same intake statement.
+                // Npgsql prepares a statement on its second use, per physical connection. Behind a
+                // PgBouncer older than 1.21 in transaction mode, set `Max Auto Prepare=0` in DATABASE_URL.
+                // https://www.npgsql.org/doc/prepare.html#automatic-preparation
+                builder.MaxAutoPrepare = 64;
+                builder.AutoPrepareMinUsages = 2;
+            }
+
             connectionString = builder.ConnectionString;
             return true;
         }

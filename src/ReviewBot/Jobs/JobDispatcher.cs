@@ -41,8 +41,10 @@ internal sealed partial class JobDispatcher(
                         await Task.Delay(tuning.ClaimCoalescing, stoppingToken);
                     }
 
-                    await ClaimWhileCapacityAsync(stoppingToken);
-                    if (await store.NextRunAfterAsync(options.ReviewConcurrencyPerInstallation, stoppingToken) is { } next && next < wait)
+                    // At capacity, a finishing job wakes us; only when the runnable jobs ran out is it
+                    // worth asking when the next one (a retry, a cooldown) becomes runnable.
+                    if (await ClaimWhileCapacityAsync(stoppingToken) &&
+                        await store.NextRunAfterAsync(options.ReviewConcurrencyPerInstallation, stoppingToken) is { } next && next < wait)
                     {
                         wait = next < TimeSpan.FromMilliseconds(10) ? TimeSpan.FromMilliseconds(10) : next;
                     }
@@ -74,14 +76,15 @@ internal sealed partial class JobDispatcher(
         }
     }
 
-    private async Task ClaimWhileCapacityAsync(CancellationToken stoppingToken)
+    // True when the runnable jobs ran out before this process's capacity did.
+    private async Task<bool> ClaimWhileCapacityAsync(CancellationToken stoppingToken)
     {
         while (!stoppingToken.IsCancellationRequested)
         {
             var free = options.ReviewConcurrency - Volatile.Read(ref _active);
             if (free <= 0)
             {
-                return;
+                return false;
             }
 
             var wanted = Math.Min(free, tuning.ClaimBatchSize);
@@ -94,9 +97,11 @@ internal sealed partial class JobDispatcher(
 
             if (jobs.Count < wanted)
             {
-                return;
+                return true;
             }
         }
+
+        return false;
     }
 
     private void Route(ClaimedJob job)
@@ -152,15 +157,28 @@ internal sealed partial class JobDispatcher(
 
     private async Task RunOneAsync(ClaimedJob job, SemaphoreSlim slots)
     {
+        // The process slot (REVIEW_CONCURRENCY) is free once the review itself is done, while its
+        // outcome is still being written: claiming the next jobs overlaps with that write. The
+        // installation's slot is held until the outcome is in PostgreSQL, as the claim's own
+        // per-installation count is.
+        var freed = 0;
+        void FreeSlot()
+        {
+            if (Interlocked.Exchange(ref freed, 1) == 0)
+            {
+                Interlocked.Decrement(ref _active);
+                signal.Wake();
+            }
+        }
+
         try
         {
-            await runner.RunAsync(job);
+            await runner.RunAsync(job, FreeSlot);
         }
         finally
         {
             slots.Release();
-            Interlocked.Decrement(ref _active);
-            signal.Wake();
+            FreeSlot();
         }
     }
 

@@ -22,7 +22,9 @@ internal sealed partial class JobRunner(
 {
     private static readonly HashSet<string> RetryReasons = ["github", "llm", "rate_limit", "database", "timeout", "exception", "network"];
 
-    public async Task RunAsync(ClaimedJob job)
+    // `handled` runs once the handler has returned, before the outcome is written: the job no longer
+    // needs a worker slot, so the dispatcher can claim its successor while the write is in flight.
+    public async Task RunAsync(ClaimedJob job, Action? handled = null)
     {
         using var registration = inFlight.Begin();
         using var context = LogContext.Begin(new LogContextValues(job.InstallationId, job.RepoFullName, job.PrNumber, job.Id, job.DeliveryId));
@@ -68,6 +70,7 @@ internal sealed partial class JobRunner(
             running.Remove(job.Id);
         }
 
+        handled?.Invoke();
         await ApplyAsync(job, outcome, started, handBack: false);
     }
 

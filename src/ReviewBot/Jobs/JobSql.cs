@@ -158,58 +158,106 @@ internal static class JobSql
     // Queue: claiming, leases, completion, retries, recovery, pruning.
     // ---------------------------------------------------------------------------------------------
 
-    // Step 1 of a claim: lock candidate jobs. One per installation (its oldest runnable job), the
-    // installations with the fewest running reviews first, so a quiet installation's first review never
-    // waits behind a busy installation's backlog for more than one job slot.
-    public const string JobLockCandidates =
-        """
-        SELECT j.id, j.installation_id
-        FROM installations i
-        -- One index probe per installation (review_jobs_pending_by_installation), so a claim costs the
-        -- same with ten or ten thousand jobs queued.
-        CROSS JOIN LATERAL (
-            SELECT p.id, p.run_after
-            FROM review_jobs p
-            WHERE p.installation_id = i.id AND p.status = 'pending' AND p.run_after <= now()
-            ORDER BY p.run_after, p.id
-            LIMIT 1
-        ) c
-        JOIN review_jobs j ON j.id = c.id
-        -- j.status again, on the locked row: when another replica claimed the job after our snapshot,
-        -- FOR UPDATE re-checks this condition on the newest version and the job is passed over.
-        WHERE i.running < $1 AND i.suspended_at IS NULL AND j.status = 'pending'
-          AND (i.not_before IS NULL OR i.not_before <= now())
-        ORDER BY i.running, c.run_after, c.id
-        LIMIT $2
-        -- SKIP LOCKED: a job another replica is claiming right now is passed over, never claimed twice.
-        FOR UPDATE OF j SKIP LOCKED
-        """;
-
-    // Step 2 of a claim, same transaction: take a slot on each installation and start the jobs.
-    // The slot is a row-locked increment whose WHERE is re-checked against the committed value
-    // (READ COMMITTED re-evaluation), so REVIEW_CONCURRENCY_PER_INSTALLATION holds across replicas.
-    // $1 installation ids, $2 per-installation limit, $3 job ids (pairs with $1), $4 owner, $5 lease key, $6 lease seconds.
+    // Claims up to $2 runnable jobs in one statement (one round trip, one implicit transaction).
+    //
+    // Fairness: every installation with work offers its oldest runnable job first (rank 1), ordered
+    // by how few reviews it runs now, so a quiet installation's first review never waits behind a busy
+    // installation's backlog for more than one job slot. Only when fewer installations have work than
+    // the batch wants does an installation offer more than one job (up to its free slots), so one
+    // installation with a backlog and REVIEW_CONCURRENCY_PER_INSTALLATION 8 fills its 8 slots in one
+    // round instead of eight.
+    //
+    // Cost: one index probe per installation (review_jobs_pending_by_installation), so a claim costs
+    // the same with ten or ten thousand jobs queued; the deeper probes run only when few installations
+    // have work (the one-time filter on `depth`), so they cost at most about $2 rows.
+    //
+    // Locking: candidates are chosen first and only the $2 picked rows are locked, FOR UPDATE SKIP
+    // LOCKED: a job another replica is claiming right now is passed over, never claimed twice, and the
+    // re-check of j.status on the newest row version passes over a job claimed after our snapshot.
+    //
+    // Slots: installations.running is a row-locked increment whose WHERE is re-checked against the
+    // committed value (READ COMMITTED re-evaluation), so REVIEW_CONCURRENCY_PER_INSTALLATION holds across
+    // replicas; when another replica took a slot in between, that installation starts nothing this
+    // round (its locked rows are let go at commit) and is offered again in the next.
+    //
+    // $1 per-installation limit, $2 batch size, $3 owner, $4 lease key, $5 lease seconds.
+    // Returns the claimed jobs with their position in the fair order.
     public const string JobClaim =
         """
-        WITH slots AS (
-            UPDATE installations
-            SET running = running + 1, updated_at = now()
-            WHERE id = ANY($1) AND running < $2 AND suspended_at IS NULL
-              AND (not_before IS NULL OR not_before <= now())
-            RETURNING id
+        WITH firsts AS (
+            SELECT i.id AS installation_id, i.running, c.id, c.run_after
+            FROM installations i
+            CROSS JOIN LATERAL (
+                SELECT p.id, p.run_after
+                FROM review_jobs p
+                WHERE p.installation_id = i.id AND p.status = 'pending' AND p.run_after <= now()
+                ORDER BY p.run_after, p.id
+                LIMIT 1
+            ) c
+            WHERE i.running < $1 AND i.suspended_at IS NULL
+              AND (i.not_before IS NULL OR i.not_before <= now())
+        ),
+        depth AS (
+            SELECT CASE WHEN count(*) >= $2 THEN 1 ELSE ceil($2::numeric / greatest(count(*), 1))::int END AS jobs
+            FROM firsts
+        ),
+        ranked AS (
+            SELECT f.installation_id, f.running, f.id, f.run_after, 1::bigint AS rank
+            FROM firsts f
+            UNION ALL
+            SELECT f.installation_id, f.running, d.id, d.run_after, d.rank
+            FROM firsts f
+            CROSS JOIN LATERAL (
+                SELECT p.id, p.run_after, row_number() OVER (ORDER BY p.run_after, p.id) AS rank
+                FROM review_jobs p
+                WHERE p.installation_id = f.installation_id AND p.status = 'pending' AND p.run_after <= now()
+                ORDER BY p.run_after, p.id
+                LIMIT least($1 - f.running, (SELECT jobs FROM depth))
+            ) d
+            WHERE (SELECT jobs FROM depth) > 1 AND d.rank > 1
+        ),
+        picked AS (
+            SELECT r.installation_id, r.running, r.id, r.run_after, r.rank
+            FROM ranked r
+            ORDER BY r.rank, r.running, r.run_after, r.id
+            LIMIT $2
+        ),
+        candidates AS (
+            SELECT p.installation_id, p.running, p.id, p.run_after, p.rank
+            FROM picked p
+            JOIN review_jobs j ON j.id = p.id
+            WHERE j.status = 'pending'
+            FOR UPDATE OF j SKIP LOCKED
+        ),
+        ordered AS (
+            SELECT c.installation_id, c.id, row_number() OVER (ORDER BY c.rank, c.running, c.run_after, c.id) AS position
+            FROM candidates c
+        ),
+        wanted AS (
+            SELECT c.installation_id, count(*)::int AS n FROM candidates c GROUP BY c.installation_id
+        ),
+        slots AS (
+            UPDATE installations i
+            SET running = i.running + w.n, updated_at = now()
+            FROM wanted w
+            WHERE i.id = w.installation_id AND i.running + w.n <= $1 AND i.suspended_at IS NULL
+              AND (i.not_before IS NULL OR i.not_before <= now())
+            RETURNING i.id
         )
         UPDATE review_jobs j
         SET status = 'processing',
-            lease_owner = $4,
-            lease_key = $5,
-            lease_expires_at = now() + $6 * interval '1 second',
+            lease_owner = $3,
+            lease_key = $4,
+            lease_expires_at = now() + $5 * interval '1 second',
             heartbeat_at = now(),
             attempts = j.attempts + 1,
             updated_at = now()
-        FROM slots s
-        WHERE j.id = ANY($3) AND j.installation_id = s.id AND j.status = 'pending'
+        FROM ordered o
+        JOIN slots s ON s.id = o.installation_id
+        WHERE j.id = o.id AND j.status = 'pending'
         RETURNING j.id, j.installation_id, j.repo_id, j.repo_full_name, j.pr_number, j.pr_title, j.commit_sha,
-                  j.base_branch, j.trigger, j.run_id, j.delivery_id, j.attempts, j.max_attempts, j.check_run_id, j.created_at
+                  j.base_branch, j.trigger, j.run_id, j.delivery_id, j.attempts, j.max_attempts, j.check_run_id, j.created_at,
+                  o.position
         """;
 
     // Renews every lease this process holds in one statement; a job missing from the result has been

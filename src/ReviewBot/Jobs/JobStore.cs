@@ -17,63 +17,37 @@ internal sealed class JobStore(NpgsqlDataSource dataSource)
 
     public async Task<IReadOnlyList<ClaimedJob>> ClaimAsync(int max, int perInstallationLimit, WorkerIdentity worker, int leaseSeconds, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-
-        var jobIds = new List<long>();
-        var installationIds = new List<long>();
-        await using (var lockCandidates = new NpgsqlCommand(JobSql.JobLockCandidates, connection, transaction))
+        await using var command = dataSource.CreateCommand(JobSql.JobClaim);
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = perInstallationLimit });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = max });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = worker.Owner });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = worker.LeaseKey });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = leaseSeconds });
+        var claimed = new List<(long Position, ClaimedJob Job)>(max);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
         {
-            lockCandidates.Parameters.Add(new NpgsqlParameter<int> { TypedValue = perInstallationLimit });
-            lockCandidates.Parameters.Add(new NpgsqlParameter<int> { TypedValue = max });
-            await using var reader = await lockCandidates.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                jobIds.Add(reader.GetInt64(0));
-                installationIds.Add(reader.GetInt64(1));
-            }
+            claimed.Add((reader.GetInt64(15), new ClaimedJob(
+                Id: reader.GetInt64(0),
+                InstallationId: reader.GetInt64(1),
+                RepoId: reader.GetInt64(2),
+                RepoFullName: reader.GetString(3),
+                PrNumber: reader.GetInt32(4),
+                PrTitle: reader.GetString(5),
+                CommitSha: reader.GetString(6),
+                BaseBranch: reader.GetString(7),
+                Trigger: reader.GetString(8),
+                RunId: reader.IsDBNull(9) ? null : reader.GetString(9),
+                DeliveryId: reader.IsDBNull(10) ? null : reader.GetString(10),
+                Attempts: reader.GetInt32(11),
+                MaxAttempts: reader.GetInt32(12),
+                CheckRunId: reader.IsDBNull(13) ? null : reader.GetInt64(13),
+                CreatedAt: reader.GetFieldValue<DateTimeOffset>(14))));
         }
 
-        if (jobIds.Count == 0)
-        {
-            await transaction.RollbackAsync(cancellationToken);
-            return [];
-        }
-
-        var claimed = new List<ClaimedJob>(jobIds.Count);
-        await using (var claim = new NpgsqlCommand(JobSql.JobClaim, connection, transaction))
-        {
-            claim.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. installationIds] });
-            claim.Parameters.Add(new NpgsqlParameter<int> { TypedValue = perInstallationLimit });
-            claim.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. jobIds] });
-            claim.Parameters.Add(new NpgsqlParameter<string> { TypedValue = worker.Owner });
-            claim.Parameters.Add(new NpgsqlParameter<long> { TypedValue = worker.LeaseKey });
-            claim.Parameters.Add(new NpgsqlParameter<int> { TypedValue = leaseSeconds });
-            await using var reader = await claim.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                claimed.Add(new ClaimedJob(
-                    Id: reader.GetInt64(0),
-                    InstallationId: reader.GetInt64(1),
-                    RepoId: reader.GetInt64(2),
-                    RepoFullName: reader.GetString(3),
-                    PrNumber: reader.GetInt32(4),
-                    PrTitle: reader.GetString(5),
-                    CommitSha: reader.GetString(6),
-                    BaseBranch: reader.GetString(7),
-                    Trigger: reader.GetString(8),
-                    RunId: reader.IsDBNull(9) ? null : reader.GetString(9),
-                    DeliveryId: reader.IsDBNull(10) ? null : reader.GetString(10),
-                    Attempts: reader.GetInt32(11),
-                    MaxAttempts: reader.GetInt32(12),
-                    CheckRunId: reader.IsDBNull(13) ? null : reader.GetInt64(13),
-                    CreatedAt: reader.GetFieldValue<DateTimeOffset>(14)));
-            }
-        }
-
-        await transaction.CommitAsync(cancellationToken);
-        // Keep claim order (fairest first) for the dispatcher.
-        return [.. claimed.OrderBy(j => jobIds.IndexOf(j.Id))];
+        // Fairest first, for the dispatcher (RETURNING has no order of its own).
+        claimed.Sort((a, b) => a.Position.CompareTo(b.Position));
+        return [.. claimed.Select(c => c.Job)];
     }
 
     public async Task<HashSet<long>> HeartbeatAsync(WorkerIdentity worker, int leaseSeconds, CancellationToken cancellationToken)

@@ -27,7 +27,7 @@ internal sealed record JobQueueTuning
     public TimeSpan OrphanGrace { get; init; } = TimeSpan.FromSeconds(2.5);
     public TimeSpan MaintenanceInterval { get; init; } = TimeSpan.FromSeconds(30);
     public TimeSpan PruneInterval { get; init; } = TimeSpan.FromHours(1);
-    public int ClaimBatchSize { get; init; } = 32;
+    public int ClaimBatchSize { get; init; } = 64;
     public TimeSpan ClaimCoalescing { get; init; } = TimeSpan.FromMilliseconds(2);
     public TimeSpan RetryBaseDelay { get; init; } = Backoff.Base;
 }

@@ -124,6 +124,62 @@ public sealed class JobStoreTests
     }
 
     [Fact]
+    public async Task Claim_fills_every_free_slot_of_a_lone_installation_in_one_round()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        var old = DateTimeOffset.UtcNow.AddMinutes(-30);
+        var ids = new List<long>();
+        for (var i = 0; i < 10; i++)
+        {
+            ids.Add(await JobSeed.InsertAsync(db, installationId: 5, pr: i, sha: $"s{i}", createdAt: old.AddSeconds(i)));
+        }
+
+        var store = new JobStore(db.DataSource);
+        var worker = new WorkerIdentity();
+
+        // Limit 4 per installation, batch 8: the four oldest jobs, in order, in one round trip.
+        var first = await store.ClaimAsync(8, 4, worker, 60, Ct);
+        Assert.Equal(ids.Take(4), first.Select(j => j.Id));
+        Assert.Equal(4, await db.ScalarAsync<int>("SELECT running FROM installations WHERE id = 5"));
+        Assert.Empty(await store.ClaimAsync(8, 4, worker, 60, Ct));
+
+        // One finishes: exactly one more may start.
+        Assert.True(await store.CompleteAsync(first[0], worker, "completed", "success", null, null, 0, 0, 0, 0, Ct));
+        var next = Assert.Single(await store.ClaimAsync(8, 4, worker, 60, Ct));
+        Assert.Equal(ids[4], next.Id);
+    }
+
+    [Fact]
+    public async Task Claim_offers_every_installation_its_first_job_before_any_installation_a_second()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        var old = DateTimeOffset.UtcNow.AddMinutes(-30);
+        var busy = new List<long>();
+        for (var i = 0; i < 6; i++)
+        {
+            busy.Add(await JobSeed.InsertAsync(db, installationId: 1, pr: i, sha: $"busy{i}", createdAt: old.AddSeconds(i)));
+        }
+
+        var other = await JobSeed.InsertAsync(db, installationId: 2, pr: 1, sha: "other1", createdAt: old.AddMinutes(1));
+        var otherSecond = await JobSeed.InsertAsync(db, installationId: 2, pr: 2, sha: "other2", createdAt: old.AddMinutes(2));
+        var quiet = await JobSeed.InsertAsync(db, installationId: 3, pr: 1, sha: "quiet", createdAt: old.AddMinutes(3));
+        var store = new JobStore(db.DataSource);
+        var worker = new WorkerIdentity();
+
+        // Batch 4, limit 8: three first jobs (oldest first), then the oldest second job.
+        var claimed = await store.ClaimAsync(4, 8, worker, 60, Ct);
+        Assert.Equal([busy[0], other, quiet, busy[1]], claimed.Select(j => j.Id));
+
+        // The rest, up to the per-installation limit: every remaining job, the first jobs of each
+        // installation first.
+        var rest = await store.ClaimAsync(20, 8, worker, 60, Ct);
+        Assert.Equal([busy[2], otherSecond], rest.Take(2).Select(j => j.Id).Order());
+        Assert.Equal(busy.Skip(2).Append(otherSecond).Order(), rest.Select(j => j.Id).Order());
+        var running = await db.ScalarAsync<string>("SELECT string_agg(running::text, ',' ORDER BY id) FROM installations");
+        Assert.Equal("6,2,1", running);
+    }
+
+    [Fact]
     public async Task Claim_skips_suspended_installations_and_future_run_after()
     {
         await using var db = await TestDatabase.CreateAsync();
@@ -245,7 +301,7 @@ public sealed class JobStoreTests
         Assert.InRange(await db.ScalarAsync<double>("SELECT extract(epoch FROM not_before - now())::float8 FROM installations WHERE id = 30"), 110, 121);
 
         await db.ExecuteAsync("UPDATE installations SET not_before = now() WHERE id = 30");
-        Assert.Single(await store.ClaimAsync(10, 5, worker, 60, Ct));
+        Assert.Equal(2, (await store.ClaimAsync(10, 5, worker, 60, Ct)).Count(j => j.InstallationId == 30));
     }
 
     [Fact]

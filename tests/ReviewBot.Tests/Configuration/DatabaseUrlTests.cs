@@ -49,6 +49,28 @@ public sealed class DatabaseUrlTests
     }
 
     [Theory]
+    [InlineData("postgres://u@localhost/db")]
+    [InlineData("Host=pg;Username=u")]
+    public void TryParse_prepares_statements_unless_told_otherwise(string value)
+    {
+        Assert.True(DatabaseUrl.TryParse(value, out var cs, out _));
+        var b = new NpgsqlConnectionStringBuilder(cs);
+
+        Assert.True(b.MaxAutoPrepare > 0);
+        Assert.Equal(2, b.AutoPrepareMinUsages);
+    }
+
+    [Theory]
+    [InlineData("postgres://u@localhost/db?Max%20Auto%20Prepare=0")]
+    [InlineData("Host=pg;Username=u;Max Auto Prepare=0")]
+    [InlineData("Host=pg;Username=u;MaxAutoPrepare=0")]
+    public void TryParse_keeps_automatic_preparation_off_when_the_url_says_so(string value)
+    {
+        Assert.True(DatabaseUrl.TryParse(value, out var cs, out _));
+        Assert.Equal(0, new NpgsqlConnectionStringBuilder(cs).MaxAutoPrepare);
+    }
+
+    [Theory]
     [InlineData("Host=x;Bogus=1")]
     [InlineData("postgres://u:secretpw@host/db?sslmode=sometimes")]
     [InlineData("Port=5432")]
