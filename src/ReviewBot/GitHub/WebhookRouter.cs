@@ -84,8 +84,13 @@ internal static class WebhookRouter
             ? DedupeKey.ForReady(repo.Id, pr.Number, sha)
             : DedupeKey.ForCommit(repo.Id, pr.Number, sha);
         return new WebhookAction.Enqueue(new ReviewRequest(
-            installation.Id, repo.Id, repo.FullName!, pr.Number, pr.Title ?? "", sha, pr.Base?.Ref ?? "", action, null, key));
+            installation.Id, repo.Id, repo.FullName!, pr.Number, StorableText(pr.Title), sha, pr.Base?.Ref ?? "", action, null, key));
     }
+
+    // A title is free text: JSON may carry U+0000, which PostgreSQL's text type refuses. Stored as
+    // U+FFFD so the delivery is not refused (and redelivered, and refused again) over one character.
+    private static string StorableText(string? value) =>
+        value is null ? "" : value.Contains('\0', StringComparison.Ordinal) ? value.Replace('\0', '\uFFFD') : value;
 
     // "check_run" rerequested: only ReviewBot's own check (its app id, or its name for checks created
     // before an App id change) starts a fresh review of the whole pull request.
@@ -170,7 +175,7 @@ internal static class WebhookRouter
 
         var repo = payload.Repository!;
         return new WebhookAction.Enqueue(new ReviewRequest(
-            installation.Id, repo.Id, repo.FullName!, issue.Number, issue.Title ?? "", "", "", "comment", deliveryId,
+            installation.Id, repo.Id, repo.FullName!, issue.Number, StorableText(issue.Title), "", "", "comment", deliveryId,
             DedupeKey.ForRun(repo.Id, issue.Number, "", deliveryId)));
     }
 

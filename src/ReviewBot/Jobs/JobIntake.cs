@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Npgsql;
 using NpgsqlTypes;
 using ReviewBot.Configuration;
@@ -58,13 +59,166 @@ internal static class DedupeKey
 // The intake side of the job store: every write the webhook handler makes for one delivery, each
 // in one transaction that also records the delivery id, so a delivery is either fully stored or
 // not at all (and then GitHub shows it as failed and the recovery loop redelivers it).
-internal sealed class JobIntake(NpgsqlDataSource dataSource, ReviewBotOptions options, JobWakeup wakeup)
+//
+// Review requests are group-committed: the deliveries waiting when a writer is free go to
+// PostgreSQL as one batch of the same single-delivery statement, in arrival order, inside one
+// transaction (one round trip, one commit), and each webhook is answered once that commit is done.
+// Alone, a delivery is written at once as a single statement; under a burst, a few writers share
+// the commits, which is what lets intake keep up with GitHub at PostgreSQL's transaction rate.
+internal sealed class JobIntake(NpgsqlDataSource dataSource, ReviewBotOptions options, JobWakeup wakeup) : IAsyncDisposable
 {
+    // Writers in flight at once; a delivery waits for a free one. More than one keeps PostgreSQL's
+    // cores busy while a batch is on the wire.
+    private const int Writers = 4;
+    private const int MaxBatch = 64;
+
+    private static readonly TimeSpan BatchTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly Channel<PendingEnqueue> _pending =
+        Channel.CreateUnbounded<PendingEnqueue>(new UnboundedChannelOptions { SingleReader = false });
+
+    private readonly Lock _gate = new();
+    private Task[]? _writers;
+
     public async Task<EnqueueResult> EnqueueReviewAsync(DeliveryInfo delivery, ReviewRequest request, CancellationToken cancellationToken)
     {
+        lock (_gate)
+        {
+            _writers ??= [.. Enumerable.Range(0, Writers).Select(_ => Task.Run(WriteLoopAsync))];
+        }
+
+        var pending = new PendingEnqueue(delivery, request, cancellationToken);
+        if (!_pending.Writer.TryWrite(pending))
+        {
+            throw new InvalidOperationException("intake is shutting down");
+        }
+
+        // A caller that gives up (its database timeout) still has its delivery written if the batch
+        // was already on its way: the redelivery is then recognised as a duplicate.
+        return await pending.Done.Task.WaitAsync(cancellationToken);
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        var batch = new List<PendingEnqueue>(MaxBatch);
+        while (await _pending.Reader.WaitToReadAsync())
+        {
+            batch.Clear();
+            while (batch.Count < MaxBatch && _pending.Reader.TryRead(out var item))
+            {
+                if (item.CancellationToken.IsCancellationRequested)
+                {
+                    item.Done.TrySetCanceled(item.CancellationToken);
+                    continue;
+                }
+
+                batch.Add(item);
+            }
+
+            if (batch.Count == 0)
+            {
+                continue;
+            }
+
+            IReadOnlyList<EnqueueResult> results;
+            try
+            {
+                using var timeout = new CancellationTokenSource(BatchTimeout);
+                results = await WriteAsync(batch, timeout.Token);
+            }
+            catch (PostgresException) when (batch.Count > 1)
+            {
+                // PostgreSQL refused a statement (a deadlock with another batch over the same delivery
+                // id or dedupe key, a value it rejects): the transaction is gone for all of them, so
+                // each delivery is written on its own and only the one at fault fails.
+                await WriteOneByOneAsync(batch);
+                continue;
+            }
+            catch (Exception ex) when (ex is NpgsqlException or TimeoutException or OperationCanceledException or InvalidOperationException or System.Net.Sockets.SocketException)
+            {
+                // The database is unavailable for all of them: each webhook answers 503 and GitHub
+                // can redeliver.
+                foreach (var item in batch)
+                {
+                    item.Done.TrySetException(ex);
+                }
+
+                continue;
+            }
+
+            Complete(batch, results);
+        }
+    }
+
+    private async Task WriteOneByOneAsync(List<PendingEnqueue> batch)
+    {
+        foreach (var item in batch)
+        {
+            try
+            {
+                using var timeout = new CancellationTokenSource(BatchTimeout);
+                Complete([item], await WriteAsync([item], timeout.Token));
+            }
+            catch (Exception ex) when (ex is NpgsqlException or TimeoutException or OperationCanceledException or InvalidOperationException or System.Net.Sockets.SocketException)
+            {
+                item.Done.TrySetException(ex);
+            }
+        }
+    }
+
+    private void Complete(List<PendingEnqueue> batch, IReadOnlyList<EnqueueResult> results)
+    {
+        // Committed: now the workers may look.
+        if (results.Any(r => r.JobId is not null))
+        {
+            wakeup.Signal();
+        }
+
+        for (var i = 0; i < batch.Count; i++)
+        {
+            batch[i].Done.TrySetResult(results[i]);
+        }
+    }
+
+    // One delivery: one statement (its own implicit transaction). Several: the same statement once
+    // per delivery, in arrival order, in one transaction and one round trip, so each sees the ones
+    // before it exactly as if they had arrived one after another.
+    private async Task<IReadOnlyList<EnqueueResult>> WriteAsync(IReadOnlyList<PendingEnqueue> batch, CancellationToken cancellationToken)
+    {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var command = new NpgsqlCommand(JobSql.JobEnqueueFromDelivery, connection);
-        AddDelivery(command, delivery, request.InstallationId);
+        await using var transaction = batch.Count > 1 ? await connection.BeginTransactionAsync(cancellationToken) : null;
+        await using var command = new NpgsqlBatch(connection, transaction);
+        foreach (var item in batch)
+        {
+            command.BatchCommands.Add(EnqueueCommand(item.Delivery, item.Request));
+        }
+
+        var results = new List<EnqueueResult>(batch.Count);
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            do
+            {
+                await reader.ReadAsync(cancellationToken);
+                results.Add(new EnqueueResult(
+                    reader.GetInt64(0) == 1,
+                    reader.IsDBNull(1) ? null : reader.GetInt64(1),
+                    reader.GetInt64(2)));
+            }
+            while (await reader.NextResultAsync(cancellationToken));
+        }
+
+        if (transaction is not null)
+        {
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        return results;
+    }
+
+    private NpgsqlBatchCommand EnqueueCommand(DeliveryInfo delivery, ReviewRequest request)
+    {
+        var command = new NpgsqlBatchCommand(JobSql.JobEnqueueFromDelivery);
+        AddDelivery(command.Parameters, delivery, request.InstallationId);
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = request.RepoId });
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = request.RepoFullName });
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = request.PrNumber });
@@ -75,26 +229,27 @@ internal sealed class JobIntake(NpgsqlDataSource dataSource, ReviewBotOptions op
         command.Parameters.Add(Text(request.RunId));
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = request.DedupeKey });
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = options.JobMaxAttempts });
+        return command;
+    }
 
-        // Prepared once per physical connection; the webhook path runs this statement most.
-        await command.PrepareAsync(cancellationToken);
-        EnqueueResult result;
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+    public async ValueTask DisposeAsync()
+    {
+        _pending.Writer.TryComplete();
+        Task[]? writers;
+        lock (_gate)
         {
-            await reader.ReadAsync(cancellationToken);
-            result = new EnqueueResult(
-                reader.GetInt64(0) == 1,
-                reader.IsDBNull(1) ? null : reader.GetInt64(1),
-                reader.GetInt64(2));
+            writers = _writers;
         }
 
-        // Committed (one implicit transaction): now the workers may look.
-        if (result.JobId is not null)
+        if (writers is not null)
         {
-            wakeup.Signal();
+            await Task.WhenAll(writers);
         }
+    }
 
-        return result;
+    private sealed record PendingEnqueue(DeliveryInfo Delivery, ReviewRequest Request, CancellationToken CancellationToken)
+    {
+        public TaskCompletionSource<EnqueueResult> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     public async Task<(bool Recorded, long Cancelled)> CancelClosedPullRequestAsync(
@@ -207,12 +362,15 @@ internal sealed class JobIntake(NpgsqlDataSource dataSource, ReviewBotOptions op
         return found;
     }
 
-    private static void AddDelivery(NpgsqlCommand command, DeliveryInfo delivery, long? installationId)
+    private static void AddDelivery(NpgsqlCommand command, DeliveryInfo delivery, long? installationId) =>
+        AddDelivery(command.Parameters, delivery, installationId);
+
+    private static void AddDelivery(NpgsqlParameterCollection parameters, DeliveryInfo delivery, long? installationId)
     {
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = delivery.DeliveryId });
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = delivery.Event });
-        command.Parameters.Add(Text(delivery.Action));
-        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Bigint, Value = installationId is { } id ? id : DBNull.Value });
+        parameters.Add(new NpgsqlParameter<string> { TypedValue = delivery.DeliveryId });
+        parameters.Add(new NpgsqlParameter<string> { TypedValue = delivery.Event });
+        parameters.Add(Text(delivery.Action));
+        parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Bigint, Value = installationId is { } id ? id : DBNull.Value });
     }
 
     private static NpgsqlParameter Text(string? value) =>

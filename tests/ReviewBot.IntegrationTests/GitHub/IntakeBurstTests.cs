@@ -1,0 +1,111 @@
+using System.Net;
+using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using ReviewBot.IntegrationTests.Infrastructure;
+using ReviewBot.Jobs;
+
+namespace ReviewBot.IntegrationTests.GitHub;
+
+// Intake group-commits the deliveries that arrive together (JobIntake). Whatever shares a batch,
+// every webhook must be answered as if it had arrived alone.
+public sealed class IntakeBurstTests(WebhookAppFixture fixture) : IClassFixture<WebhookAppFixture>
+{
+    private const long RepoId = 186853002;
+
+    private TestApp App => fixture.App;
+
+    private TestDatabase Db => fixture.Database;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task A_burst_of_deliveries_stores_one_job_per_commit_and_answers_each_delivery_once()
+    {
+        await fixture.ResetAsync();
+        const int PullRequests = 60;
+
+        // Per pull request: the delivery, the same delivery again (a redelivery racing it), and a
+        // second delivery of the same commit (GitHub sends synchronize and a re-run can follow):
+        // all at once.
+        var sends = new List<(int Pr, string Delivery, Task<HttpResponseMessage> Response)>();
+        var bodies = Enumerable.Range(1, PullRequests)
+            .Select(pr => Encoding.UTF8.GetBytes(Infrastructure.Webhooks.PullRequest("synchronize", 42, pr, Sha(pr))))
+            .ToArray();
+        for (var pr = 1; pr <= PullRequests; pr++)
+        {
+            var body = bodies[pr - 1];
+            var delivery = $"burst-{pr}-a";
+            sends.Add((pr, delivery, App.SendAsync("pull_request", body, delivery)));
+            sends.Add((pr, delivery, App.SendAsync("pull_request", body, delivery)));
+            sends.Add((pr, $"burst-{pr}-b", App.SendAsync("pull_request", body, $"burst-{pr}-b")));
+        }
+
+        var responses = await Task.WhenAll(sends.Select(s => s.Response));
+        var answered = sends.Select((s, i) => (s.Pr, Status: responses[i].StatusCode)).ToList();
+        foreach (var response in responses)
+        {
+            response.Dispose();
+        }
+
+        foreach (var group in answered.GroupBy(s => s.Pr))
+        {
+            var statuses = group.Select(s => s.Status).ToList();
+            // Exactly one delivery stored the job; the others were a duplicate delivery or a
+            // duplicate of the job, both answered 200.
+            Assert.Equal(1, statuses.Count(s => s == HttpStatusCode.Accepted));
+            Assert.Equal(2, statuses.Count(s => s == HttpStatusCode.OK));
+        }
+
+        Assert.Equal(PullRequests, await Db.ScalarAsync<long>("SELECT count(*) FROM review_jobs WHERE status = 'pending'"));
+        Assert.Equal(PullRequests, await Db.ScalarAsync<long>("SELECT count(DISTINCT dedupe_key) FROM review_jobs"));
+        Assert.Equal(2L * PullRequests, await Db.ScalarAsync<long>("SELECT count(*) FROM webhook_deliveries"));
+    }
+
+    [Fact]
+    public async Task A_delivery_PostgreSQL_refuses_fails_alone_and_the_deliveries_beside_it_are_stored()
+    {
+        await fixture.ResetAsync();
+        var intake = App.Services.GetRequiredService<JobIntake>();
+
+        // A title PostgreSQL's text type refuses (U+0000; the webhook router never passes one on)
+        // among forty deliveries sent at once, so it shares a batch with some of them.
+        var calls = Enumerable.Range(1, 40).Select(pr =>
+        {
+            var delivery = new DeliveryInfo($"refused-{pr}", "pull_request", "synchronize", 43);
+            var request = new ReviewRequest(43, RepoId, "Codertocat/Hello-World", pr, pr == 20 ? "bad\0title" : "Title",
+                Sha(pr), "main", "synchronize", null, DedupeKey.ForCommit(RepoId, pr, Sha(pr)));
+            return (Pr: pr, Call: intake.EnqueueReviewAsync(delivery, request, Ct));
+        }).ToList();
+
+        foreach (var (pr, call) in calls)
+        {
+            if (pr == 20)
+            {
+                await Assert.ThrowsAsync<PostgresException>(() => call);
+            }
+            else
+            {
+                Assert.NotNull((await call).JobId);
+            }
+        }
+
+        Assert.Equal(39L, await Db.ScalarAsync<long>("SELECT count(*) FROM review_jobs"));
+        Assert.Equal(0L, await Db.ScalarAsync<long>("SELECT count(*) FROM webhook_deliveries WHERE delivery_id = 'refused-20'"));
+    }
+
+    [Fact]
+    public async Task A_title_with_a_nul_character_is_stored_and_reviewed_not_refused()
+    {
+        await fixture.ResetAsync();
+        var payload = Infrastructure.Webhooks.PullRequest("opened", 44, 7, Sha(7)).Replace("\"title\":\"", "\"title\":\"nul\\u0000here ", StringComparison.Ordinal);
+        Assert.Contains("\\u0000", payload, StringComparison.Ordinal);
+
+        using var response = await App.SendAsync("pull_request", Encoding.UTF8.GetBytes(payload));
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.StartsWith("nul\uFFFDhere", await Db.ScalarAsync<string>("SELECT pr_title FROM review_jobs WHERE pr_number = 7"), StringComparison.Ordinal);
+    }
+
+    private static string Sha(int pr) => pr.ToString("x40", System.Globalization.CultureInfo.InvariantCulture);
+}
