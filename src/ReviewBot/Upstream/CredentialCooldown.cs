@@ -65,12 +65,14 @@ internal readonly record struct CredentialKey
 // with the App JWT) is held until the deadline. Each upstream client asks WaitAsync right before it
 // sends and calls Hold/HoldFor when an answer names a wait.
 //
-// Across replicas: Learned lets a deadline be passed on (JobPresence sends it with NOTIFY and feeds
-// what others send into Hold), so another replica holds the same credential too. That is best
-// effort: a request another replica sends while the notification is on its way (a few
-// milliseconds) can still arrive early. With REVIEW_CONCURRENCY_PER_INSTALLATION=1 (the default)
-// only one job per installation runs anywhere, so that window needs two replicas using one
-// installation's credential at the same moment (only the App JWT is shared that way).
+// Across replicas: Learned lets a deadline be passed on (JobPresence NOTIFYs it and feeds what other
+// replicas send into Hold), so every replica holds the credential. That is best effort, and a
+// cross-replica request before the deadline remains possible: one another replica sends while the
+// notification is on its way (milliseconds) or while its listener reconnects. It needs two replicas
+// using one credential at that moment; with REVIEW_CONCURRENCY_PER_INSTALLATION=1 (the default)
+// only one job per installation runs anywhere, and the installation's not_before (JobRelease)
+// covers waits long enough to go back to the queue, so in practice it is the App JWT (token
+// exchanges, delivery recovery) that two replicas share.
 internal sealed class CredentialCooldown(TimeProvider time)
 {
     private readonly ConcurrentDictionary<CredentialKey, DateTimeOffset> _until = new();
