@@ -24,8 +24,6 @@ internal abstract partial class LlmClientBase(HttpClient http, ReviewBotMetrics 
 
     protected HttpClient Http { get; } = http;
 
-    internal CredentialKey Credential => credential;
-
     public abstract LlmProvider Provider { get; }
 
     protected string DisplayName => Provider switch
