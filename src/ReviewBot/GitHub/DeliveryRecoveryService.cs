@@ -110,6 +110,13 @@ internal sealed partial class DeliveryRecoveryService(
             else
             {
                 Log.RedeliverFailed(logger, delivery.Guid, result.ToString());
+
+                // The App was told to wait: the other redeliveries would only be held back too
+                // (CredentialCooldown); the next pass picks them up.
+                if (result.Outcome == GitHubOutcome.RateLimited)
+                {
+                    break;
+                }
             }
         }
 

@@ -1,9 +1,11 @@
 using System.Globalization;
 using System.Net.Http.Headers;
+using ReviewBot.Upstream;
 
 namespace ReviewBot.GitHub;
 
-// Calls made as the App itself (JWT), not as an installation.
+// Calls made as the App itself (JWT), not as an installation. They share the App's rate limit, so
+// a wait GitHub asks of one (a token exchange for one installation) holds them all (CredentialKey.GitHubApp).
 internal sealed class GitHubAppClient(GitHubRest rest, GitHubAppJwt jwt)
 {
     // "Create an installation access token for an app": POST /app/installations/{installation_id}/access_tokens.
@@ -12,6 +14,7 @@ internal sealed class GitHubAppClient(GitHubRest rest, GitHubAppJwt jwt)
         rest.SendAsync(
             "create_installation_token",
             GitHubCallClass.Read,
+            CredentialKey.GitHubApp,
             null,
             () => Request(HttpMethod.Post, rest.Resolve($"app/installations/{installationId.ToString(CultureInfo.InvariantCulture)}/access_tokens")),
             GitHubRest.Json(GitHubJsonContext.Default.InstallationToken),
@@ -23,6 +26,7 @@ internal sealed class GitHubAppClient(GitHubRest rest, GitHubAppJwt jwt)
         rest.SendAsync(
             "list_webhook_deliveries",
             GitHubCallClass.Read,
+            CredentialKey.GitHubApp,
             null,
             () => Request(HttpMethod.Get, next ?? rest.Resolve("app/hook/deliveries?per_page=100")),
             GitHubPage<HookDelivery>.Reader(GitHubJsonContext.Default.ListHookDelivery),
@@ -33,6 +37,7 @@ internal sealed class GitHubAppClient(GitHubRest rest, GitHubAppJwt jwt)
         rest.SendAsync(
             "redeliver_webhook_delivery",
             GitHubCallClass.Read,
+            CredentialKey.GitHubApp,
             null,
             () => Request(HttpMethod.Post, rest.Resolve($"app/hook/deliveries/{deliveryId.ToString(CultureInfo.InvariantCulture)}/attempts")),
             static (_, _) => Task.FromResult(true),

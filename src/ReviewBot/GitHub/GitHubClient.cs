@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net.Http.Headers;
+using ReviewBot.Upstream;
 
 namespace ReviewBot.GitHub;
 
@@ -157,6 +158,7 @@ internal sealed class GitHubClient(GitHubRest rest, InstallationTokenCache token
             var result = await rest.SendAsync(
                 operation,
                 callClass,
+                CredentialKey.GitHubInstallation(installationId),
                 writeGate,
                 () =>
                 {

@@ -1,5 +1,7 @@
 using System.Net;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using ReviewBot.Jobs;
+using ReviewBot.Upstream;
 
 namespace ReviewBot.GitHub;
 
@@ -11,12 +13,14 @@ internal static class GitHubExtensions
         builder.Services.AddSingleton<JobIntake>();
         builder.Services.AddSingleton<WebhookEndpoint>();
         builder.Services.AddSingleton<GitHubAppJwt>();
+        builder.Services.TryAddSingleton(sp => new CredentialCooldown(sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton(sp => new GitHubRest(
             CreateHttpClient(),
             sp.GetRequiredService<Configuration.ReviewBotOptions>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<Observability.ReviewBotMetrics>(),
-            sp.GetRequiredService<ILogger<GitHubRest>>()));
+            sp.GetRequiredService<ILogger<GitHubRest>>(),
+            sp.GetRequiredService<CredentialCooldown>()));
         builder.Services.AddSingleton<GitHubAppClient>();
         builder.Services.AddSingleton<InstallationTokenCache>();
         builder.Services.AddSingleton<GitHubClient>();

@@ -7,6 +7,7 @@ using Polly.Retry;
 using Polly.Timeout;
 using ReviewBot.Configuration;
 using ReviewBot.Observability;
+using ReviewBot.Upstream;
 
 namespace ReviewBot.GitHub;
 
@@ -42,14 +43,16 @@ internal sealed partial class GitHubRest
     private readonly TimeProvider _time;
     private readonly ReviewBotMetrics _metrics;
     private readonly ILogger<GitHubRest> _logger;
+    private readonly CredentialCooldown _cooldown;
     private readonly Dictionary<GitHubCallClass, ResiliencePipeline<HttpResponseMessage>> _pipelines;
 
     // "Best practices for using the REST API" → "Avoid concurrent requests": mutating calls for one
     // installation go out one at a time.
     private readonly ConcurrentDictionary<long, SemaphoreSlim> _writeGates = new();
 
-    public GitHubRest(HttpClient http, ReviewBotOptions options, TimeProvider time, ReviewBotMetrics metrics, ILogger<GitHubRest> logger)
+    public GitHubRest(HttpClient http, ReviewBotOptions options, TimeProvider time, ReviewBotMetrics metrics, ILogger<GitHubRest> logger, CredentialCooldown? cooldown = null)
     {
+        _cooldown = cooldown ?? new CredentialCooldown(time);
         _http = http;
         _baseUrl = new Uri(options.GitHubApiUrl.ToString().TrimEnd('/') + "/");
         _time = time;
@@ -60,9 +63,12 @@ internal sealed partial class GitHubRest
 
     public Uri Resolve(string relativePath) => new(_baseUrl, relativePath);
 
+    // credential: whose rate limit the call counts against (the installation, or the App for JWT
+    // calls). A wait GitHub names for it holds every call with it, not just this one.
     public async Task<GitHubResult<T>> SendAsync<T>(
         string operation,
         GitHubCallClass callClass,
+        CredentialKey credential,
         long? writeGateInstallation,
         Func<HttpRequestMessage> createRequest,
         Func<HttpResponseMessage, CancellationToken, Task<T>> readValue,
@@ -81,12 +87,28 @@ internal sealed partial class GitHubRest
             var outcome = await _pipelines[callClass].ExecuteOutcomeAsync(
                 static async (ctx, state) =>
                 {
-                    var (self, operation, createRequest) = state;
+                    var (self, operation, credential, createRequest) = state;
+
+                    // Right before every attempt, retries included: another call with this
+                    // credential may have been told to wait since this one started.
+                    try
+                    {
+                        if (await self._cooldown.WaitAsync(credential, MaxInlineWait, ctx.CancellationToken) is { } until)
+                        {
+                            return Outcome.FromException<HttpResponseMessage>(new CredentialCoolingDownException(until));
+                        }
+                    }
+                    catch (OperationCanceledException ex)
+                    {
+                        return Outcome.FromException<HttpResponseMessage>(ex);
+                    }
+
                     using var request = createRequest();
                     try
                     {
                         var response = await self._http.SendAsync(request, HttpCompletionOption.ResponseContentRead, ctx.CancellationToken);
                         self._metrics.GitHubRequests.WithLabels(operation, ((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture)).Inc();
+                        await self.HoldCredentialAsync(credential, response);
                         return Outcome.FromResult(response);
                     }
                     catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException)
@@ -96,7 +118,17 @@ internal sealed partial class GitHubRest
                     }
                 },
                 context,
-                (this, operation, createRequest));
+                (this, operation, credential, createRequest));
+
+            if (outcome.Exception is CredentialCoolingDownException coolingDown && !cancellationToken.IsCancellationRequested)
+            {
+                // Not sent: the credential's wait is longer than a call may sit out, so the caller
+                // gets the time back as a value (the job is released until then).
+                Log.HeldBack(_logger, operation, credential.Value, _cooldown.Remaining(coolingDown.Until).TotalSeconds);
+                return GitHubResult<T>.Failure(GitHubOutcome.RateLimited,
+                    $"GitHub asked ReviewBot to pause requests for this {(credential == CredentialKey.GitHubApp ? "App" : "installation")} until {coolingDown.Until:HH:mm:ss} UTC",
+                    retryAt: coolingDown.Until);
+            }
 
             if (outcome.Exception is { } exception)
             {
@@ -217,6 +249,31 @@ internal sealed partial class GitHubRest
         return decision.Kind == RetryKind.Transient && callClass == GitHubCallClass.Create ? RetryDecision.None : decision;
     }
 
+    // A rate limit (Retry-After, x-ratelimit-remaining 0 until x-ratelimit-reset, or a secondary
+    // limit without a time) or a 5xx's Retry-After: every call with this credential waits.
+    private async Task HoldCredentialAsync(CredentialKey credential, HttpResponseMessage response)
+    {
+        var code = (int)response.StatusCode;
+        if (code is not (403 or 429) && response.Headers.RetryAfter is null)
+        {
+            return;
+        }
+
+        var body = code is 403 or 429 ? await ReadBodyAsync(response, CancellationToken.None) : null;
+        var decision = GitHubRetryRules.Classify(response.StatusCode, response.Headers, body, 0, _time.GetUtcNow());
+        var wait = decision.Kind switch
+        {
+            RetryKind.RateLimited => decision.Delay,
+            RetryKind.Transient => GitHubRetryRules.RetryAfter(response.Headers, _time.GetUtcNow()),
+            _ => null,
+        };
+
+        if (wait is { } delay && delay > TimeSpan.Zero)
+        {
+            _cooldown.HoldFor(credential, delay);
+        }
+    }
+
     private static async Task<string?> ReadBodyAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
         try
@@ -278,5 +335,15 @@ internal sealed partial class GitHubRest
 
         [LoggerMessage(4, LogLevel.Warning, "GitHub {Operation} answered {Status} with an unreadable body: {Error}")]
         public static partial void UnreadableResponse(ILogger logger, string operation, int status, string error);
+
+        [LoggerMessage(5, LogLevel.Information, "GitHub {Operation} not sent: credential {Credential} is cooling down for {Seconds:0.0} s more")]
+        public static partial void HeldBack(ILogger logger, string operation, string credential, double seconds);
     }
+}
+
+// Carried as a Polly outcome (never thrown) when a call was not sent because its credential must
+// wait longer than a call may sit out; SendAsync turns it into a RateLimited result.
+internal sealed class CredentialCoolingDownException(DateTimeOffset until) : Exception("The credential is cooling down.")
+{
+    public DateTimeOffset Until { get; } = until;
 }

@@ -1,4 +1,6 @@
+using System.Globalization;
 using Npgsql;
+using ReviewBot.Upstream;
 
 namespace ReviewBot.Jobs;
 
@@ -6,16 +8,29 @@ namespace ReviewBot.Jobs;
 // lock (WorkerIdentity.LeaseKey) and LISTENs for new jobs. When the process dies, even by kill -9, the
 // kernel closes the socket, Postgres ends the session and releases the lock, and other replicas see
 // its jobs as orphaned within seconds (JobSql.JobRecoverOrphans) instead of waiting for a lease to expire.
+//
+// The same connection LISTENs for credential cooldowns: a wait an upstream named for a credential in
+// one replica (CredentialCooldown.Learned) is NOTIFYed so the other replicas hold that credential
+// too. The payload is the credential's name (never the secret), the milliseconds still to wait
+// when it was sent (time in transit only lengthens the wait, and no two clocks are compared) and
+// the sender's lease key, so a replica skips its own notifications. It is
+// best effort: a request another replica sends before the notification arrives (a few
+// milliseconds), or while its listener is reconnecting, can still be early.
 internal sealed partial class JobPresence(
     NpgsqlDataSource dataSource,
     WorkerIdentity worker,
     JobSignal signal,
-    ILogger<JobPresence> logger) : BackgroundService
+    ILogger<JobPresence> logger,
+    CredentialCooldown? cooldown = null) : BackgroundService
 {
     public const string Channel = "review_jobs";
+    public const string CooldownChannel = "reviewbot_cooldowns";
 
     // A quiet connection is probed this often, so a dead one is noticed and replaced.
     private static readonly TimeSpan ProbeInterval = TimeSpan.FromSeconds(10);
+
+    // A day: no upstream asks for more, and a wrong payload must not hold a credential for ever.
+    private const long MaxCooldownMilliseconds = 24 * 60 * 60 * 1000;
 
     private readonly TaskCompletionSource _firstHeld = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool _held;
@@ -27,6 +42,26 @@ internal sealed partial class JobPresence(
     public int Connections => Volatile.Read(ref _connections);
 
     public Task FirstHeld => _firstHeld.Task;
+
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (cooldown is not null)
+        {
+            cooldown.Learned += PublishCooldown;
+        }
+
+        return base.StartAsync(cancellationToken);
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (cooldown is not null)
+        {
+            cooldown.Learned -= PublishCooldown;
+        }
+
+        await base.StopAsync(cancellationToken);
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -42,9 +77,20 @@ internal sealed partial class JobPresence(
                     await acquire.ExecuteNonQueryAsync(stoppingToken);
                 }
 
-                connection.Notification += (_, _) => signal.Wake();
-                await using (var listen = new NpgsqlCommand($"LISTEN {Channel}", connection))
+                connection.Notification += (_, e) =>
                 {
+                    if (e.Channel == CooldownChannel)
+                    {
+                        ApplyCooldown(e.Payload);
+                    }
+                    else
+                    {
+                        signal.Wake();
+                    }
+                };
+                foreach (var channel in new[] { Channel, CooldownChannel })
+                {
+                    await using var listen = new NpgsqlCommand($"LISTEN {channel}", connection);
                     await listen.ExecuteNonQueryAsync(stoppingToken);
                 }
 
@@ -86,6 +132,44 @@ internal sealed partial class JobPresence(
         _held = false;
     }
 
+    // Called on the thread that read the upstream's answer: the NOTIFY goes out in the background.
+    private void PublishCooldown(CredentialKey key, DateTimeOffset until)
+    {
+        var remaining = cooldown!.Remaining(until);
+        var payload = string.Join(' ', key.Value, ((long)Math.Ceiling(remaining.TotalMilliseconds)).ToString(CultureInfo.InvariantCulture), worker.LeaseKey.ToString(CultureInfo.InvariantCulture));
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await using var notify = dataSource.CreateCommand("SELECT pg_notify($1, $2)");
+                notify.Parameters.Add(new NpgsqlParameter<string> { TypedValue = CooldownChannel });
+                notify.Parameters.Add(new NpgsqlParameter<string> { TypedValue = payload });
+                await notify.ExecuteNonQueryAsync();
+            }
+            catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidOperationException or System.IO.IOException)
+            {
+                // This replica still holds the credential; only the others are not told.
+                Log.CooldownNotSent(logger, key.Value, ex.GetType().Name);
+            }
+        });
+    }
+
+    // "{credential} {milliseconds} {sender}"; anything else is ignored.
+    private void ApplyCooldown(string payload)
+    {
+        var parts = payload.Split(' ');
+        if (cooldown is null || parts.Length != 3 ||
+            !CredentialKey.TryParse(parts[0], out var key) ||
+            !long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var milliseconds) ||
+            milliseconds > MaxCooldownMilliseconds ||
+            parts[2] == worker.LeaseKey.ToString(CultureInfo.InvariantCulture))
+        {
+            return;
+        }
+
+        cooldown.Hold(key, cooldown.Time.GetUtcNow() + TimeSpan.FromMilliseconds(milliseconds));
+    }
+
     private static partial class Log
     {
         [LoggerMessage(1, LogLevel.Information, "Job listener connected as {Worker}")]
@@ -93,5 +177,8 @@ internal sealed partial class JobPresence(
 
         [LoggerMessage(2, LogLevel.Warning, "Job listener connection lost ({ErrorType}); reconnecting in {DelayMs} ms")]
         public static partial void ListenerLost(ILogger logger, string errorType, double delayMs);
+
+        [LoggerMessage(3, LogLevel.Warning, "Cooldown of {Credential} not passed on to other replicas ({ErrorType})")]
+        public static partial void CooldownNotSent(ILogger logger, string credential, string errorType);
     }
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using ReviewBot.Observability;
+using ReviewBot.Upstream;
 
 namespace ReviewBot.Llm;
 
@@ -7,7 +8,8 @@ namespace ReviewBot.Llm;
 // object, validated by the tool's input_schema. No SDK.
 // https://docs.anthropic.com/en/api/messages
 // https://docs.anthropic.com/en/docs/build-with-claude/tool-use#forcing-tool-use
-internal sealed class AnthropicClient(HttpClient http, string apiKey, ReviewBotMetrics metrics, ILogger<AnthropicClient> logger) : LlmClientBase(http, metrics, logger)
+internal sealed class AnthropicClient(HttpClient http, string apiKey, ReviewBotMetrics metrics, ILogger<AnthropicClient> logger, CredentialCooldown? cooldown = null)
+    : LlmClientBase(http, metrics, logger, CredentialKey.ForSecret("anthropic", apiKey), cooldown)
 {
     // https://docs.anthropic.com/en/api/versioning
     private const string ApiVersion = "2023-06-01";

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using ReviewBot.Observability;
+using ReviewBot.Upstream;
 
 namespace ReviewBot.Llm;
 
@@ -10,7 +11,8 @@ namespace ReviewBot.Llm;
 // The key goes in the x-goog-api-key header, never in the URL, so it cannot reach a log line.
 // https://ai.google.dev/api/generate-content
 // https://ai.google.dev/gemini-api/docs/structured-output
-internal sealed class GeminiClient(HttpClient http, string apiKey, ReviewBotMetrics metrics, ILogger<GeminiClient> logger) : LlmClientBase(http, metrics, logger)
+internal sealed class GeminiClient(HttpClient http, string apiKey, ReviewBotMetrics metrics, ILogger<GeminiClient> logger, CredentialCooldown? cooldown = null)
+    : LlmClientBase(http, metrics, logger, CredentialKey.ForSecret("gemini", apiKey), cooldown)
 {
     public override LlmProvider Provider => LlmProvider.Gemini;
 

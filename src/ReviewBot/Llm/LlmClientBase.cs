@@ -6,13 +6,22 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using ReviewBot.Observability;
+using ReviewBot.Upstream;
 
 namespace ReviewBot.Llm;
 
 // What the three clients share: sending with the per-request timeout, telling the caller's
-// cancellation apart from a timeout, retry delays, and the metrics of CONTRACT §5.
-internal abstract partial class LlmClientBase(HttpClient http, ReviewBotMetrics metrics, ILogger logger) : ILlmClient
+// cancellation apart from a timeout, retry delays, the key's Retry-After shared by every request
+// with that key (CredentialCooldown), and the metrics of CONTRACT §5.
+internal abstract partial class LlmClientBase(HttpClient http, ReviewBotMetrics metrics, ILogger logger, CredentialKey credential, CredentialCooldown? cooldown) : ILlmClient
 {
+    // The longest wait for the key's cooldown spent inside a call, the same bound as the review's
+    // inline retries (ReviewEngineOptions.MaxTransientRetryDelay); a longer one is answered as a
+    // Transient outcome with the remaining time, so the job goes back to the queue until then.
+    public static readonly TimeSpan MaxCooldownWait = TimeSpan.FromSeconds(30);
+
+    private readonly CredentialCooldown _cooldown = cooldown ?? new CredentialCooldown(TimeProvider.System);
+
     protected HttpClient Http { get; } = http;
 
     public abstract LlmProvider Provider { get; }
@@ -27,6 +36,18 @@ internal abstract partial class LlmClientBase(HttpClient http, ReviewBotMetrics 
     public async Task<LlmCompletion> CompleteAsync(LlmCompletionRequest request, CancellationToken cancellationToken)
     {
         var provider = Provider.ToWireName();
+
+        // Another request with this key was told to wait (429 + Retry-After): nothing goes out
+        // with the key before then. Not sent, so not counted as a request.
+        if (await _cooldown.WaitAsync(credential, MaxCooldownWait, cancellationToken) is { } until)
+        {
+            var remaining = _cooldown.Remaining(until);
+            Log.HeldBack(logger, provider, credential.Value, remaining.TotalSeconds);
+            return new LlmCompletion(LlmOutcome.Transient, null, 0, 0,
+                $"The {DisplayName} API asked ReviewBot to pause requests with this key for {Math.Ceiling(remaining.TotalSeconds):0} more seconds; the review will be retried then.",
+                remaining);
+        }
+
         var started = Stopwatch.GetTimestamp();
         LlmCompletion result;
         try
@@ -48,6 +69,13 @@ internal abstract partial class LlmClientBase(HttpClient http, ReviewBotMetrics 
         {
             result = new LlmCompletion(LlmOutcome.Transient, null, 0, 0,
                 $"The {DisplayName} API could not be reached ({ex.HttpRequestError}).");
+        }
+
+        // The wait belongs to the key, so the review's other chunks and the installation's other
+        // jobs hold back too (OpenAI, Anthropic and Gemini rate limits are per key / organization).
+        if (result.Outcome == LlmOutcome.Transient && result.RetryAfter is { } wait && wait > TimeSpan.Zero)
+        {
+            _cooldown.HoldFor(credential, wait);
         }
 
         var elapsed = Stopwatch.GetElapsedTime(started);
@@ -80,11 +108,23 @@ internal abstract partial class LlmClientBase(HttpClient http, ReviewBotMetrics 
     {
         try
         {
+            // A key told to wait is not asked again before its deadline; a long wait reads as the
+            // provider being unavailable for now (502, "try again later").
+            if (await _cooldown.WaitAsync(credential, MaxValidationCooldownWait, cancellationToken) is not null)
+            {
+                return KeyValidation.Unreachable;
+            }
+
             using var request = CreateListModelsRequest();
             using var response = await Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
             if (response.IsSuccessStatusCode)
             {
                 return KeyValidation.Valid;
+            }
+
+            if (response.StatusCode == HttpStatusCode.TooManyRequests && RetryAfter(response) is { } wait)
+            {
+                _cooldown.HoldFor(credential, wait);
             }
 
             var body = await response.Content.ReadAsStringAsync(cancellationToken);
@@ -99,6 +139,9 @@ internal abstract partial class LlmClientBase(HttpClient http, ReviewBotMetrics 
             return KeyValidation.Unreachable;
         }
     }
+
+    // Validation answers a settings request that a person is waiting on.
+    private static readonly TimeSpan MaxValidationCooldownWait = TimeSpan.FromSeconds(5);
 
     protected abstract Task<LlmCompletion> SendCompletionAsync(LlmCompletionRequest request, CancellationToken cancellationToken);
 
@@ -196,5 +239,8 @@ internal abstract partial class LlmClientBase(HttpClient http, ReviewBotMetrics 
 
         [LoggerMessage(2, LogLevel.Warning, "LLM request to {Provider} ({Model}) ended {Outcome} after {Seconds:0.0} s: {Detail}")]
         public static partial void Failed(ILogger logger, string provider, string model, string outcome, double seconds, string? detail);
+
+        [LoggerMessage(3, LogLevel.Information, "LLM request to {Provider} not sent: credential {Credential} is cooling down for {Seconds:0.0} s more")]
+        public static partial void HeldBack(ILogger logger, string provider, string credential, double seconds);
     }
 }

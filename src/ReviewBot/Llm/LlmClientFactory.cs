@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using ReviewBot.Configuration;
 using ReviewBot.Observability;
+using ReviewBot.Upstream;
 
 namespace ReviewBot.Llm;
 
@@ -26,9 +27,12 @@ internal sealed record LlmEndpoints(Uri OpenAiBaseUrl, Uri AnthropicBaseUrl, Uri
     private static Uri WithTrailingSlash(Uri uri) => uri.AbsoluteUri.EndsWith('/') ? uri : new Uri(uri.AbsoluteUri + "/");
 }
 
-internal sealed class LlmClientFactory(IHttpClientFactory httpClients, ReviewBotMetrics metrics, ILoggerFactory? loggers = null) : ILlmClientFactory
+// One CredentialCooldown for every client made here (the registered one in the server), so all
+// requests with one API key share its Retry-After, whichever review or job they belong to.
+internal sealed class LlmClientFactory(IHttpClientFactory httpClients, ReviewBotMetrics metrics, ILoggerFactory? loggers = null, CredentialCooldown? cooldown = null) : ILlmClientFactory
 {
     private readonly ILoggerFactory loggers = loggers ?? NullLoggerFactory.Instance;
+    private readonly CredentialCooldown cooldown = cooldown ?? new CredentialCooldown(TimeProvider.System);
 
     public ILlmClient Create(LlmProvider provider, string apiKey) => CreateClient(provider, apiKey);
 
@@ -40,9 +44,9 @@ internal sealed class LlmClientFactory(IHttpClientFactory httpClients, ReviewBot
         var http = httpClients.CreateClient(LlmEndpoints.HttpClientName(provider));
         return provider switch
         {
-            LlmProvider.OpenAi => new OpenAiClient(http, apiKey, metrics, loggers.CreateLogger<OpenAiClient>()),
-            LlmProvider.Anthropic => new AnthropicClient(http, apiKey, metrics, loggers.CreateLogger<AnthropicClient>()),
-            LlmProvider.Gemini => new GeminiClient(http, apiKey, metrics, loggers.CreateLogger<GeminiClient>()),
+            LlmProvider.OpenAi => new OpenAiClient(http, apiKey, metrics, loggers.CreateLogger<OpenAiClient>(), cooldown),
+            LlmProvider.Anthropic => new AnthropicClient(http, apiKey, metrics, loggers.CreateLogger<AnthropicClient>(), cooldown),
+            LlmProvider.Gemini => new GeminiClient(http, apiKey, metrics, loggers.CreateLogger<GeminiClient>(), cooldown),
             _ => throw new ArgumentOutOfRangeException(nameof(provider)),
         };
     }

@@ -1,4 +1,6 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using ReviewBot.Configuration;
+using ReviewBot.Upstream;
 
 namespace ReviewBot.Llm;
 
@@ -17,6 +19,7 @@ internal static class LlmExtensions
             });
         }
 
+        builder.Services.TryAddSingleton(sp => new CredentialCooldown(sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton<ILlmClientFactory, LlmClientFactory>();
         return builder;
     }

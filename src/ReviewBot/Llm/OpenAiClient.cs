@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using ReviewBot.Observability;
+using ReviewBot.Upstream;
 
 namespace ReviewBot.Llm;
 
@@ -10,7 +11,8 @@ namespace ReviewBot.Llm;
 // `max_completion_tokens` are sent.
 // https://platform.openai.com/docs/api-reference/chat/create
 // https://platform.openai.com/docs/guides/structured-outputs
-internal sealed class OpenAiClient(HttpClient http, string apiKey, ReviewBotMetrics metrics, ILogger<OpenAiClient> logger) : LlmClientBase(http, metrics, logger)
+internal sealed class OpenAiClient(HttpClient http, string apiKey, ReviewBotMetrics metrics, ILogger<OpenAiClient> logger, CredentialCooldown? cooldown = null)
+    : LlmClientBase(http, metrics, logger, CredentialKey.ForSecret("openai", apiKey), cooldown)
 {
     public override LlmProvider Provider => LlmProvider.OpenAi;
 

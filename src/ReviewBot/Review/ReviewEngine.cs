@@ -22,7 +22,9 @@ internal sealed record ReviewEngineOptions
     // with the provider's delay (ReviewResult.RetryAfter).
     public int TransientRetries { get; init; } = 2;
 
-    public TimeSpan MaxTransientRetryDelay { get; init; } = TimeSpan.FromSeconds(30);
+    // The same bound as the LLM client's wait for its key's cooldown, so a wait one chunk was told
+    // to sit out is sat out by the others too, and a longer one goes back to the queue for all.
+    public TimeSpan MaxTransientRetryDelay { get; init; } = LlmClientBase.MaxCooldownWait;
 
     // The whole review, all chunks and retries; the per-request limit is the HttpClient's timeout.
     public TimeSpan ReviewTimeout { get; init; } = TimeSpan.FromMinutes(20);

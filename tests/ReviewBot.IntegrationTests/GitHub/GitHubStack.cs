@@ -3,6 +3,7 @@ using ReviewBot.Configuration;
 using ReviewBot.GitHub;
 using ReviewBot.IntegrationTests.Infrastructure;
 using ReviewBot.Observability;
+using ReviewBot.Upstream;
 using WireMock.Server;
 
 namespace ReviewBot.IntegrationTests.GitHub;
@@ -16,7 +17,8 @@ internal sealed class GitHubStack : IDisposable
         Options = TestApp.Options("Host=unused", o => o with { GitHubApiUrl = new Uri(server.Url! + "/api/v3") });
         Registry = Prometheus.Metrics.NewCustomRegistry();
         var metrics = new ReviewBotMetrics(Prometheus.Metrics.WithCustomRegistry(Registry));
-        Rest = new GitHubRest(GitHubExtensions.CreateHttpClient(), Options, Time, metrics, NullLogger<GitHubRest>.Instance);
+        Cooldown = new CredentialCooldown(Time);
+        Rest = new GitHubRest(GitHubExtensions.CreateHttpClient(), Options, Time, metrics, NullLogger<GitHubRest>.Instance, Cooldown);
         Jwt = new GitHubAppJwt(Options, Time);
         App = new GitHubAppClient(Rest, Jwt);
         Tokens = new InstallationTokenCache(App, Time);
@@ -28,6 +30,8 @@ internal sealed class GitHubStack : IDisposable
     public ReviewBotOptions Options { get; }
 
     public Prometheus.CollectorRegistry Registry { get; }
+
+    public CredentialCooldown Cooldown { get; }
 
     public GitHubRest Rest { get; }
 

@@ -7,6 +7,7 @@ using Prometheus;
 using ReviewBot.IntegrationTests.Infrastructure;
 using ReviewBot.Llm;
 using ReviewBot.Observability;
+using ReviewBot.Upstream;
 using WireMock.Server;
 
 namespace ReviewBot.IntegrationTests.Llm;
@@ -18,7 +19,7 @@ internal sealed class LlmTestSupport : IDisposable
     private readonly StaticLlmHttpClientFactory httpClients;
     private readonly ILoggerFactory loggers;
 
-    public LlmTestSupport(TimeSpan? timeout = null)
+    public LlmTestSupport(TimeSpan? timeout = null, CredentialCooldown? cooldown = null)
     {
         Server = WireMockServer.Start();
         var endpoints = new LlmEndpoints(new Uri(Server.Url + "/v1"), new Uri(Server.Url!), new Uri(Server.Url!), timeout ?? TimeSpan.FromSeconds(30));
@@ -26,7 +27,7 @@ internal sealed class LlmTestSupport : IDisposable
         Metrics = new ReviewBotMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
         Logs = new FakeLoggerProvider();
         loggers = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Debug).AddProvider(Logs));
-        Factory = new LlmClientFactory(httpClients, Metrics, loggers);
+        Factory = new LlmClientFactory(httpClients, Metrics, loggers, cooldown);
     }
 
     public WireMockServer Server { get; }
