@@ -167,9 +167,10 @@ internal static class JobSql
     // installation with a backlog and REVIEW_CONCURRENCY_PER_INSTALLATION 8 fills its 8 slots in one
     // round instead of eight.
     //
-    // Cost: one index probe per installation (review_jobs_pending_by_installation), so a claim costs
-    // the same with ten or ten thousand jobs queued; the deeper probes run only when few installations
-    // have work (the one-time filter on `depth`), so they cost at most about $2 rows.
+    // Cost: one index probe per installation with pending jobs (review_jobs_pending_by_installation),
+    // so a claim costs the same with ten or ten thousand jobs queued and with ten or ten thousand
+    // idle installations; the deeper probes run only when few installations have work (the one-time
+    // filter on `depth`), so they cost at most about $2 rows.
     //
     // Locking: candidates are chosen first and only the $2 picked rows are locked, FOR UPDATE SKIP
     // LOCKED: a job another replica is claiming right now is passed over, never claimed twice, and the
@@ -184,17 +185,33 @@ internal static class JobSql
     // Returns the claimed jobs with their position in the fair order.
     public const string JobClaim =
         """
-        WITH firsts AS (
-            SELECT i.id AS installation_id, i.running, c.id, c.run_after
-            FROM installations i
+        WITH RECURSIVE waiting AS (
+            -- Skip scan of review_jobs_pending_by_installation: one index probe per installation
+            -- that has pending jobs, yielding its oldest (installations with nothing queued cost
+            -- nothing, however many have ReviewBot installed).
+            (SELECT p.installation_id, p.run_after, p.id
+             FROM review_jobs p
+             WHERE p.status = 'pending'
+             ORDER BY p.installation_id, p.run_after, p.id
+             LIMIT 1)
+            UNION ALL
+            SELECT n.installation_id, n.run_after, n.id
+            FROM waiting w
             CROSS JOIN LATERAL (
-                SELECT p.id, p.run_after
+                SELECT p.installation_id, p.run_after, p.id
                 FROM review_jobs p
-                WHERE p.installation_id = i.id AND p.status = 'pending' AND p.run_after <= now()
-                ORDER BY p.run_after, p.id
+                WHERE p.status = 'pending' AND p.installation_id > w.installation_id
+                ORDER BY p.installation_id, p.run_after, p.id
                 LIMIT 1
-            ) c
-            WHERE i.running < $1 AND i.suspended_at IS NULL
+            ) n
+        ),
+        firsts AS (
+            -- An installation whose oldest pending job is not due yet (a retry's backoff) has
+            -- nothing runnable: its jobs are ordered by run_after.
+            SELECT i.id AS installation_id, i.running, w.id, w.run_after
+            FROM waiting w
+            JOIN installations i ON i.id = w.installation_id
+            WHERE w.run_after <= now() AND i.running < $1 AND i.suspended_at IS NULL
               AND (i.not_before IS NULL OR i.not_before <= now())
         ),
         depth AS (
@@ -430,14 +447,27 @@ internal static class JobSql
     // $1 per-installation limit.
     public const string JobNextRunAfter =
         """
-        SELECT min(greatest(p.run_after, coalesce(i.not_before, p.run_after))) - now()
-        FROM installations i
-        CROSS JOIN LATERAL (
-            SELECT run_after FROM review_jobs
-            WHERE installation_id = i.id AND status = 'pending'
-            ORDER BY run_after, id
-            LIMIT 1
-        ) p
+        WITH RECURSIVE waiting AS (
+            -- The same skip scan as the claim: each installation with pending jobs, its oldest.
+            (SELECT p.installation_id, p.run_after
+             FROM review_jobs p
+             WHERE p.status = 'pending'
+             ORDER BY p.installation_id, p.run_after, p.id
+             LIMIT 1)
+            UNION ALL
+            SELECT n.installation_id, n.run_after
+            FROM waiting w
+            CROSS JOIN LATERAL (
+                SELECT p.installation_id, p.run_after
+                FROM review_jobs p
+                WHERE p.status = 'pending' AND p.installation_id > w.installation_id
+                ORDER BY p.installation_id, p.run_after, p.id
+                LIMIT 1
+            ) n
+        )
+        SELECT min(greatest(w.run_after, coalesce(i.not_before, w.run_after))) - now()
+        FROM waiting w
+        JOIN installations i ON i.id = w.installation_id
         WHERE i.suspended_at IS NULL AND i.running < $1
         """;
 
