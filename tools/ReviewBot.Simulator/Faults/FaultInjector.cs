@@ -38,7 +38,7 @@ public sealed class FaultInjector(SimulatorState state, TimeProvider time)
     // that was told to wait is a retry that ignored Retry-After; another request with the same
     // credential ignored the rate limit of that credential (GitHub: "stop making requests
     // temporarily"), which is recorded apart so a test can tell the two.
-    private readonly ConcurrentDictionary<string, DateTimeOffset> _deadlines = new();
+    private readonly ConcurrentDictionary<string, (DateTimeOffset Deadline, DateTimeOffset SetAt)> _deadlines = new();
     private readonly ConcurrentDictionary<string, DateTimeOffset> _requestDeadlines = new();
     private volatile FaultSettings _settings = FaultSettings.None;
 
@@ -57,20 +57,35 @@ public sealed class FaultInjector(SimulatorState state, TimeProvider time)
     // client that ignored the wait.
     public static readonly TimeSpan ClockTolerance = TimeSpan.FromMilliseconds(10);
 
+    // Another request with the same credential that arrives just after a 429 was decided was, as
+    // likely as not, sent before the client could have read that 429 (the answer is still on the
+    // wire, or waiting for a thread on a loaded machine): it is refused like any other, but not
+    // counted against the client. A retry of the very request that was told to wait has no such
+    // excuse and is always counted.
+    public static readonly TimeSpan InFlightTolerance = TimeSpan.FromMilliseconds(500);
+
     public FaultDecision? CheckDeadline(string target, string credential, string request, string method, string path)
     {
         var now = time.GetUtcNow() + ClockTolerance;
         var scope = "same-request";
+        var counted = true;
         if (!_requestDeadlines.TryGetValue(Key(target, credential) + "\n" + request, out var deadline) || now >= deadline)
         {
             scope = "same-credential";
-            if (!_deadlines.TryGetValue(Key(target, credential), out deadline) || now >= deadline)
+            if (!_deadlines.TryGetValue(Key(target, credential), out var set) || now >= set.Deadline)
             {
                 return null;
             }
+
+            deadline = set.Deadline;
+            counted = now - ClockTolerance - set.SetAt >= InFlightTolerance;
         }
 
-        state.AddViolation(new Violation(now, target, scope, Mask(credential), method, path, (deadline - now).TotalMilliseconds));
+        if (counted)
+        {
+            state.AddViolation(new Violation(now, target, scope, Mask(credential), method, path, (deadline - now).TotalMilliseconds));
+        }
+
         var wait = deadline - now;
         return new FaultDecision(429, TimeSpan.FromSeconds(Math.Ceiling(wait.TotalSeconds)), null);
     }
@@ -122,7 +137,7 @@ public sealed class FaultInjector(SimulatorState state, TimeProvider time)
 
     private void SetDeadline(string target, string credential, string request, DateTimeOffset deadline)
     {
-        _deadlines[Key(target, credential)] = deadline;
+        _deadlines[Key(target, credential)] = (deadline, time.GetUtcNow());
         _requestDeadlines[Key(target, credential) + "\n" + request] = deadline;
     }
 
