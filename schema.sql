@@ -118,3 +118,13 @@ CREATE INDEX IF NOT EXISTS review_jobs_pull_request ON review_jobs (repo_id, pr_
 -- Settings API lists an installation's recent jobs; pruning deletes finished jobs by age.
 CREATE INDEX IF NOT EXISTS review_jobs_installation_created ON review_jobs (installation_id, created_at DESC);
 CREATE INDEX IF NOT EXISTS review_jobs_completed_at ON review_jobs (completed_at) WHERE completed_at IS NOT NULL;
+
+-- step 2: credential cooldowns shared by replicas
+-- A wait an upstream named for a credential (Retry-After, a rate-limit reset) outlives the process
+-- that heard it: a replica that starts, or whose listener reconnects, inside the wait reads it here
+-- instead of learning it again from a 429 (Upstream/CredentialCooldown, Jobs/JobPresence). The
+-- credential is its non-secret name (github:app, github:installation:ID, provider:key:HASH).
+CREATE TABLE IF NOT EXISTS credential_cooldowns (
+    credential text PRIMARY KEY,
+    until      timestamptz NOT NULL
+);

@@ -13,9 +13,10 @@ namespace ReviewBot.Jobs;
 // one replica (CredentialCooldown.Learned) is NOTIFYed so the other replicas hold that credential
 // too. The payload is the credential's name (never the secret), the milliseconds still to wait
 // when it was sent (time in transit only lengthens the wait, and no two clocks are compared) and
-// the sender's lease key, so a replica skips its own notifications. It is
-// best effort: a request another replica sends before the notification arrives (a few
-// milliseconds), or while its listener is reconnecting, can still be early.
+// the sender's lease key, so a replica skips its own notifications. The wait is also stored
+// (credential_cooldowns), and read each time the listener connects, so a replica that starts or
+// reconnects inside a wait holds the credential too. What is left is best effort: a request another
+// replica sends before the notification arrives (a few milliseconds) can still be early.
 internal sealed partial class JobPresence(
     NpgsqlDataSource dataSource,
     WorkerIdentity worker,
@@ -94,6 +95,12 @@ internal sealed partial class JobPresence(
                     await listen.ExecuteNonQueryAsync(stoppingToken);
                 }
 
+                // Waits announced while this replica was not listening (not started yet, or reconnecting).
+                if (cooldown is not null)
+                {
+                    await LoadCooldownsAsync(connection, stoppingToken);
+                }
+
                 _held = true;
                 Interlocked.Increment(ref _connections);
                 _firstHeld.TrySetResult();
@@ -141,9 +148,11 @@ internal sealed partial class JobPresence(
         {
             try
             {
-                await using var notify = dataSource.CreateCommand("SELECT pg_notify($1, $2)");
+                await using var notify = dataSource.CreateCommand(CooldownPublish);
                 notify.Parameters.Add(new NpgsqlParameter<string> { TypedValue = CooldownChannel });
                 notify.Parameters.Add(new NpgsqlParameter<string> { TypedValue = payload });
+                notify.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key.Value });
+                notify.Parameters.Add(new NpgsqlParameter<double> { TypedValue = Math.Ceiling(remaining.TotalMilliseconds) });
                 await notify.ExecuteNonQueryAsync();
             }
             catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidOperationException or System.IO.IOException)
@@ -153,6 +162,42 @@ internal sealed partial class JobPresence(
             }
         });
     }
+
+    private async Task LoadCooldownsAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await using var load = new NpgsqlCommand(CooldownLoad, connection);
+        await using var reader = await load.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            if (CredentialKey.TryParse(reader.GetString(0), out var key))
+            {
+                var milliseconds = Math.Min(reader.GetDouble(1), MaxCooldownMilliseconds);
+                cooldown!.Hold(key, cooldown.Time.GetUtcNow() + TimeSpan.FromMilliseconds(milliseconds));
+            }
+        }
+    }
+
+    // Stores the wait (the later one wins, expired ones are dropped on the way) and tells the other
+    // replicas, in one statement. $1 channel, $2 payload, $3 credential name, $4 milliseconds.
+    private const string CooldownPublish =
+        """
+        WITH expired AS (
+            DELETE FROM credential_cooldowns WHERE until < now()
+        ), stored AS (
+            INSERT INTO credential_cooldowns (credential, until)
+            VALUES ($3, now() + $4 * interval '1 millisecond')
+            ON CONFLICT (credential) DO UPDATE SET until = greatest(credential_cooldowns.until, EXCLUDED.until)
+        )
+        SELECT pg_notify($1, $2)
+        """;
+
+    // Every wait still running, as milliseconds left by the database's clock (no clocks compared).
+    private const string CooldownLoad =
+        """
+        SELECT credential, extract(epoch FROM until - now())::float8 * 1000
+        FROM credential_cooldowns
+        WHERE until > now()
+        """;
 
     // "{credential} {milliseconds} {sender}"; anything else is ignored.
     private void ApplyCooldown(string payload)

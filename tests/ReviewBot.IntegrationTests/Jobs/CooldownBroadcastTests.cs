@@ -30,4 +30,27 @@ public sealed class CooldownBroadcastTests
         Assert.InRange(other.Until(key)!.Value, until, until.AddSeconds(2));
         Assert.Null(other.Until(CredentialKey.GitHubApp));
     }
+
+    [Fact]
+    public async Task A_replica_that_starts_inside_a_cooldown_holds_the_credential_from_its_first_request()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await using var first = await QueueTestApp.StartAsync(db.ConnectionString, new FakeJobHandler());
+        await first.Services.GetRequiredService<JobPresence>().FirstHeld.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+
+        // The App JWT was told to wait 30 s; a replica restarted (kill -9, deploy) a moment later
+        // must not learn that again from GitHub.
+        var until = first.Services.GetRequiredService<CredentialCooldown>().HoldFor(CredentialKey.GitHubApp, TimeSpan.FromSeconds(30));
+        await QueueTestApp.WaitUntilAsync(
+            async () => await db.ScalarAsync<long>("SELECT count(*) FROM credential_cooldowns WHERE credential = 'github:app' AND until > now() + interval '25 seconds'") == 1,
+            TimeSpan.FromSeconds(5), "the cooldown stored");
+
+        await using var restarted = await QueueTestApp.StartAsync(db.ConnectionString, new FakeJobHandler());
+        await restarted.Services.GetRequiredService<JobPresence>().FirstHeld.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+
+        var held = restarted.Services.GetRequiredService<CredentialCooldown>().Until(CredentialKey.GitHubApp);
+        Assert.NotNull(held);
+        Assert.InRange(held.Value, until.AddSeconds(-1), until.AddSeconds(2));
+        Assert.Null(restarted.Services.GetRequiredService<CredentialCooldown>().Until(CredentialKey.ForSecret("openai", "sk-other")));
+    }
 }
