@@ -179,6 +179,10 @@ internal sealed partial class JobDispatcher(
         {
             slots.Release();
             FreeSlot();
+
+            // The installation's slot (installations.running) is free only now that the outcome is
+            // written: a claim woken by FreeSlot alone may have found the installation still full.
+            signal.Wake();
         }
     }
 

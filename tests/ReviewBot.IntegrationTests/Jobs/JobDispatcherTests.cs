@@ -211,6 +211,23 @@ public sealed class JobDispatcherTests
         Assert.Equal(40, handler.Calls.Count);
     }
 
+    [Fact]
+    public async Task An_installation_at_its_limit_starts_its_next_review_when_one_finishes_not_at_the_next_poll()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        var handler = new FakeJobHandler();
+        for (var i = 0; i < 12; i++)
+        {
+            await JobSeed.InsertAsync(db, installationId: 30, pr: i, sha: $"limit{i}");
+        }
+
+        // The poll is 30 s (QueueTestApp): only the wake-up after each finished job's outcome is written
+        // (the installation's slot in PostgreSQL is free then, not before) lets this finish in time.
+        await using var app = await QueueTestApp.StartAsync(db.ConnectionString, handler, customize: o => o with { ReviewConcurrency = 2, ReviewConcurrencyPerInstallation = 2 });
+
+        await QueueTestApp.WaitUntilAsync(async () => await db.ScalarAsync<long>("SELECT count(*) FROM review_jobs WHERE status = 'completed'") == 12, TimeSpan.FromSeconds(10), "all jobs of the installation");
+    }
+
     private static void InterlockedMax(ref int target, int value)
     {
         int current;
