@@ -45,22 +45,18 @@ internal static class HostingExtensions
         // the host's own timeout sits a little above so hand-back after the grace period completes.
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(options.ShutdownTimeoutSeconds + 10));
 
-        builder.Services.AddNpgsqlSlimDataSource(options.DatabaseConnectionString, ConfigureDataSource);
+        builder.Services.AddNpgsqlSlimDataSource(options.DatabaseConnectionString, dataSource =>
+        {
+            dataSource.EnableArrays();
+            // schema.sql uses only PostgreSQL's built-in types (bigint, integer, text, text[], boolean,
+            // timestamptz), which Npgsql knows without asking. With type loading on, the first connection
+            // of every process first runs a large pg_type/pg_catalog query, a round trip and its parsing
+            // on the start-up path ("falls back to a small, builtin, set of known types and type ids":
+            // Npgsql NpgsqlTypeLoadingOptionsBuilder.EnableTypeLoading; bench/RESULTS.md, startup).
+            dataSource.ConfigureTypeLoading(typeLoading => typeLoading.EnableTypeLoading(false));
+        });
         builder.Services.AddSingleton<SchemaMigrator>();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));
         return builder;
-    }
-
-    // The one definition of ReviewBot's data source: DI's (above) and the one `serve` builds before
-    // the host so that its first connections open while the host is being built (ServeCommand).
-    internal static void ConfigureDataSource(NpgsqlSlimDataSourceBuilder dataSource)
-    {
-        dataSource.EnableArrays();
-        // schema.sql uses only PostgreSQL's built-in types (bigint, integer, text, text[], boolean,
-        // timestamptz), which Npgsql knows without asking. With type loading on, the first connection
-        // of every process first runs a large pg_type/pg_catalog query, a round trip and its parsing
-        // on the start-up path ("falls back to a small, builtin, set of known types and type ids":
-        // Npgsql NpgsqlTypeLoadingOptionsBuilder.EnableTypeLoading; bench/RESULTS.md, startup).
-        dataSource.ConfigureTypeLoading(typeLoading => typeLoading.EnableTypeLoading(false));
     }
 }

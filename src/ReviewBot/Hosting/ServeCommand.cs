@@ -12,9 +12,6 @@ internal static partial class ServeCommand
     // A database that is still starting (compose, a fresh cluster) gets this long before we give up.
     private static readonly TimeSpan MigrationPatience = TimeSpan.FromSeconds(60);
 
-    // The schema check's (then the job listener's) and one for the first request and the workers.
-    private const int EarlyConnections = 2;
-
     public static async Task<int> RunAsync(AppFactory buildApp)
     {
         var (options, code) = CommandLine.LoadOrReport(Console.Error);
@@ -23,31 +20,16 @@ internal static partial class ServeCommand
             return code;
         }
 
-        // The first connections to PostgreSQL (a TCP and protocol handshake, and the server forking a
-        // backend) open on other threads while this one builds the host; the schema check then finds
-        // one idle in the pool. The data source is the one DI would have built (same configuration),
-        // handed to the host; its Npgsql logging goes to the host's loggers once they exist
-        // (bench/RESULTS.md, startup).
-        var npgsqlLogging = new DeferredLoggerFactory();
-        var dataSourceBuilder = new NpgsqlSlimDataSourceBuilder(options.DatabaseConnectionString);
-        HostingExtensions.ConfigureDataSource(dataSourceBuilder);
-        dataSourceBuilder.UseLoggerFactory(npgsqlLogging);
-        await using var dataSource = dataSourceBuilder.Build();
-        for (var i = 0; i < EarlyConnections; i++)
-        {
-            // On the thread pool: the first open also sets up Npgsql's type mappings, CPU work that
-            // should not hold up this thread either.
-            _ = Task.Run(() => WarmPoolAsync(dataSource));
-        }
-
-        await using var app = buildApp(options, builder => builder.Services.AddSingleton(dataSource));
-        npgsqlLogging.Attach(app.Services.GetRequiredService<ILoggerFactory>());
+        await using var app = buildApp(options, null);
         var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
 
-        // The schema check mostly waits on PostgreSQL, while what the start after it needs is CPU
-        // work: the hosted services' dependency graphs. Build those meanwhile. Nothing is started,
-        // served or claimed before the migration has succeeded.
+        // The schema check mostly waits on PostgreSQL (a new connection, then two reads), while what
+        // the start after it needs is CPU work: the hosted services' dependency graphs. Do both at
+        // once instead of one after the other, and open a second connection meanwhile for the first
+        // request and the workers' first passes (bench/RESULTS.md, startup). Nothing is started, served
+        // or claimed before the migration has succeeded.
         var migration = MigrateWithRetryAsync(app, lifetime.ApplicationStopping);
+        _ = WarmPoolAsync(app.Services.GetRequiredService<NpgsqlDataSource>(), lifetime.ApplicationStopping);
         _ = app.Services.GetServices<IHostedService>();
         if (!await migration)
         {
@@ -56,6 +38,20 @@ internal static partial class ServeCommand
 
         await app.RunAsync();
         return CommandLine.ExitOk;
+    }
+
+    // Opens one more pooled connection and hands it back idle. Best effort and never awaited: if the
+    // database is not there, the migration's retry loop is what reports it.
+    private static async Task WarmPoolAsync(NpgsqlDataSource dataSource, CancellationToken stopping)
+    {
+        try
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(stopping);
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException or OperationCanceledException or InvalidOperationException)
+        {
+            // Reported by the migration, which needs the same database.
+        }
     }
 
     public static async Task<int> MigrateAsync(AppFactory buildApp)
@@ -77,20 +73,6 @@ internal static partial class ServeCommand
         {
             Log.MigrationFailed(logger, ex);
             return CommandLine.ExitFailed;
-        }
-    }
-
-    // Opens a pooled connection and hands it back idle. Best effort and never awaited: if the
-    // database is not there, the migration's retry loop is what reports it.
-    private static async Task WarmPoolAsync(NpgsqlDataSource dataSource)
-    {
-        try
-        {
-            await using var connection = await dataSource.OpenConnectionAsync();
-        }
-        catch (Exception ex) when (ex is NpgsqlException or TimeoutException or OperationCanceledException or InvalidOperationException)
-        {
-            // Reported by the migration, which needs the same database.
         }
     }
 
