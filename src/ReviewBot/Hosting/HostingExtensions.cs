@@ -48,6 +48,12 @@ internal static class HostingExtensions
         builder.Services.AddNpgsqlSlimDataSource(options.DatabaseConnectionString, dataSource =>
         {
             dataSource.EnableArrays();
+            // schema.sql uses only PostgreSQL's built-in types (bigint, integer, text, text[], boolean,
+            // timestamptz), which Npgsql knows without asking. With type loading on, the first connection
+            // of every process first runs a large pg_type/pg_catalog query, a round trip and its parsing
+            // on the start-up path ("falls back to a small, builtin, set of known types and type ids":
+            // Npgsql NpgsqlTypeLoadingOptionsBuilder.EnableTypeLoading; bench/RESULTS.md, startup).
+            dataSource.ConfigureTypeLoading(typeLoading => typeLoading.EnableTypeLoading(false));
         });
         builder.Services.AddSingleton<SchemaMigrator>();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));
