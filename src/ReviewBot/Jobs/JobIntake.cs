@@ -134,10 +134,11 @@ internal sealed class JobIntake(NpgsqlDataSource dataSource, ReviewBotOptions op
                 await WriteOneByOneAsync(batch);
                 continue;
             }
-            catch (Exception ex) when (ex is NpgsqlException or TimeoutException or OperationCanceledException or InvalidOperationException or System.Net.Sockets.SocketException)
+            catch (Exception ex) when (ex is not OutOfMemoryException)
             {
                 // The database is unavailable for all of them: each webhook answers 503 and GitHub
-                // can redeliver.
+                // can redeliver. (Anything else is a bug: those webhooks answer 500, and the writer
+                // lives on for the next batch.)
                 foreach (var item in batch)
                 {
                     item.Done.TrySetException(ex);
@@ -159,7 +160,7 @@ internal sealed class JobIntake(NpgsqlDataSource dataSource, ReviewBotOptions op
                 using var timeout = new CancellationTokenSource(BatchTimeout);
                 Complete([item], await WriteAsync([item], timeout.Token));
             }
-            catch (Exception ex) when (ex is NpgsqlException or TimeoutException or OperationCanceledException or InvalidOperationException or System.Net.Sockets.SocketException)
+            catch (Exception ex) when (ex is not OutOfMemoryException)
             {
                 item.Done.TrySetException(ex);
             }
