@@ -13,6 +13,24 @@ namespace ReviewBot.IntegrationTests.Infrastructure;
 // in flight, and it tracks how many requests run at once.
 internal sealed class FakeOpenAi : IDisposable
 {
+    // A chat completion in OpenAI's response shape whose message is the review JSON.
+    public static JsonObject Completion(JsonObject review) => new()
+    {
+        ["id"] = "chatcmpl-fake",
+        ["object"] = "chat.completion",
+        ["created"] = 1727346142,
+        ["model"] = "gpt-4o-mini-2024-07-18",
+        ["choices"] = new JsonArray(new JsonObject
+        {
+            ["index"] = 0,
+            ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = review.ToJsonString(), ["refusal"] = null },
+            ["logprobs"] = null,
+            ["finish_reason"] = "stop",
+        }),
+        ["usage"] = new JsonObject { ["prompt_tokens"] = 120, ["completion_tokens"] = 30, ["total_tokens"] = 150 },
+        ["system_fingerprint"] = "fp_fake",
+    };
+
     private readonly CancellationTokenSource _stopped = new();
     private int _inFlight;
     private int _maxInFlight;
@@ -69,22 +87,7 @@ internal sealed class FakeOpenAi : IDisposable
                             ["suggestion"] = null,
                         }),
                     };
-                    return FakeGitHub.Json(200, new JsonObject
-                    {
-                        ["id"] = "chatcmpl-fake",
-                        ["object"] = "chat.completion",
-                        ["created"] = 1727346142,
-                        ["model"] = "gpt-4o-mini-2024-07-18",
-                        ["choices"] = new JsonArray(new JsonObject
-                        {
-                            ["index"] = 0,
-                            ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = review.ToJsonString(), ["refusal"] = null },
-                            ["logprobs"] = null,
-                            ["finish_reason"] = "stop",
-                        }),
-                        ["usage"] = new JsonObject { ["prompt_tokens"] = 120, ["completion_tokens"] = 30, ["total_tokens"] = 150 },
-                        ["system_fingerprint"] = "fp_fake",
-                    });
+                    return FakeGitHub.Json(200, Completion(review));
                 }
                 finally
                 {

@@ -131,21 +131,7 @@ public sealed class LlmCredentialCooldownTests : IDisposable
                 }
 
                 var review = new JsonObject { ["summary"] = "Nothing to add.", ["comments"] = new JsonArray() };
-                return FakeGitHub.Json(200, new JsonObject
-                {
-                    ["id"] = "chatcmpl-fake",
-                    ["object"] = "chat.completion",
-                    ["created"] = 1727346142,
-                    ["model"] = "gpt-4o-mini-2024-07-18",
-                    ["choices"] = new JsonArray(new JsonObject
-                    {
-                        ["index"] = 0,
-                        ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = review.ToJsonString(), ["refusal"] = null },
-                        ["logprobs"] = null,
-                        ["finish_reason"] = "stop",
-                    }),
-                    ["usage"] = new JsonObject { ["prompt_tokens"] = 120, ["completion_tokens"] = 30, ["total_tokens"] = 150 },
-                });
+                return FakeGitHub.Json(200, FakeOpenAi.Completion(review));
             }));
     }
 
