@@ -158,6 +158,31 @@ internal static class JobSql
     // Queue: claiming, leases, completion, retries, recovery, pruning.
     // ---------------------------------------------------------------------------------------------
 
+    // `waiting`: each installation that has pending jobs, with its oldest (installation_id, run_after,
+    // id), by a skip scan of review_jobs_pending_by_installation: one index probe per such
+    // installation, so installations with nothing queued cost nothing, however many have ReviewBot
+    // installed. Shared by the claim and "when is the next job due".
+    private const string PendingByInstallation =
+        """
+        waiting AS (
+            (SELECT p.installation_id, p.run_after, p.id
+             FROM review_jobs p
+             WHERE p.status = 'pending'
+             ORDER BY p.installation_id, p.run_after, p.id
+             LIMIT 1)
+            UNION ALL
+            SELECT n.installation_id, n.run_after, n.id
+            FROM waiting w
+            CROSS JOIN LATERAL (
+                SELECT p.installation_id, p.run_after, p.id
+                FROM review_jobs p
+                WHERE p.status = 'pending' AND p.installation_id > w.installation_id
+                ORDER BY p.installation_id, p.run_after, p.id
+                LIMIT 1
+            ) n
+        )
+        """;
+
     // Claims up to $2 runnable jobs in one statement (one round trip, one implicit transaction).
     //
     // Fairness: every installation with work offers its oldest runnable job first (rank 1), ordered
@@ -184,27 +209,8 @@ internal static class JobSql
     // $1 per-installation limit, $2 batch size, $3 owner, $4 lease key, $5 lease seconds.
     // Returns the claimed jobs with their position in the fair order.
     public const string JobClaim =
-        """
-        WITH RECURSIVE waiting AS (
-            -- Skip scan of review_jobs_pending_by_installation: one index probe per installation
-            -- that has pending jobs, yielding its oldest (installations with nothing queued cost
-            -- nothing, however many have ReviewBot installed).
-            (SELECT p.installation_id, p.run_after, p.id
-             FROM review_jobs p
-             WHERE p.status = 'pending'
-             ORDER BY p.installation_id, p.run_after, p.id
-             LIMIT 1)
-            UNION ALL
-            SELECT n.installation_id, n.run_after, n.id
-            FROM waiting w
-            CROSS JOIN LATERAL (
-                SELECT p.installation_id, p.run_after, p.id
-                FROM review_jobs p
-                WHERE p.status = 'pending' AND p.installation_id > w.installation_id
-                ORDER BY p.installation_id, p.run_after, p.id
-                LIMIT 1
-            ) n
-        ),
+        $$"""
+        WITH RECURSIVE {{PendingByInstallation}},
         firsts AS (
             -- An installation whose oldest pending job is not due yet (a retry's backoff) has
             -- nothing runnable: its jobs are ordered by run_after.
@@ -446,25 +452,8 @@ internal static class JobSql
     // installation at its concurrency limit with a backlog does not make the dispatcher spin.
     // $1 per-installation limit.
     public const string JobNextRunAfter =
-        """
-        WITH RECURSIVE waiting AS (
-            -- The same skip scan as the claim: each installation with pending jobs, its oldest.
-            (SELECT p.installation_id, p.run_after
-             FROM review_jobs p
-             WHERE p.status = 'pending'
-             ORDER BY p.installation_id, p.run_after, p.id
-             LIMIT 1)
-            UNION ALL
-            SELECT n.installation_id, n.run_after
-            FROM waiting w
-            CROSS JOIN LATERAL (
-                SELECT p.installation_id, p.run_after
-                FROM review_jobs p
-                WHERE p.status = 'pending' AND p.installation_id > w.installation_id
-                ORDER BY p.installation_id, p.run_after, p.id
-                LIMIT 1
-            ) n
-        )
+        $$"""
+        WITH RECURSIVE {{PendingByInstallation}}
         SELECT min(greatest(w.run_after, coalesce(i.not_before, w.run_after))) - now()
         FROM waiting w
         JOIN installations i ON i.id = w.installation_id

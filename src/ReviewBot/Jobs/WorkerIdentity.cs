@@ -28,9 +28,5 @@ internal sealed record JobQueueTuning
     public TimeSpan MaintenanceInterval { get; init; } = TimeSpan.FromSeconds(30);
     public TimeSpan PruneInterval { get; init; } = TimeSpan.FromHours(1);
     public int ClaimBatchSize { get; init; } = 64;
-    // A pause before claiming while busy, to gather freed slots into one claim. Off: the slots that
-    // free up while one claim is on its way are gathered by the next anyway, and a 2 ms pause cost
-    // the no-op queue bench about a tenth of its rate (bench/RESULTS.md, job queue).
-    public TimeSpan ClaimCoalescing { get; init; } = TimeSpan.Zero;
     public TimeSpan RetryBaseDelay { get; init; } = Backoff.Base;
 }
