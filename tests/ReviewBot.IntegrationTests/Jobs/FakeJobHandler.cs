@@ -52,6 +52,10 @@ internal static class QueueTestApp
             builder.Services.AddSingleton<IJobHandler>(handler);
         });
 
+    // Until exactly `count` jobs are completed.
+    public static Task WaitForCompletedAsync(TestDatabase db, long count, TimeSpan timeout, string what) =>
+        WaitUntilAsync(async () => await db.ScalarAsync<long>("SELECT count(*) FROM review_jobs WHERE status = 'completed'") == count, timeout, what);
+
     public static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
     {
         var deadline = DateTime.UtcNow + timeout;

@@ -206,7 +206,7 @@ public sealed class JobDispatcherTests
             await JobSeed.InsertAsync(db, installationId: 20 + (i % 5), pr: i, sha: $"g{i}");
         }
 
-        await QueueTestApp.WaitUntilAsync(async () => await db.ScalarAsync<long>("SELECT count(*) FROM review_jobs WHERE status = 'completed'") == 40, TimeSpan.FromSeconds(30), "all jobs");
+        await QueueTestApp.WaitForCompletedAsync(db, 40, TimeSpan.FromSeconds(30), "all jobs");
         Assert.InRange(maxRunning, 1, 3);
         Assert.Equal(40, handler.Calls.Count);
     }
@@ -225,7 +225,7 @@ public sealed class JobDispatcherTests
         // (the installation's slot in PostgreSQL is free then, not before) lets this finish in time.
         await using var app = await QueueTestApp.StartAsync(db.ConnectionString, handler, customize: o => o with { ReviewConcurrency = 2, ReviewConcurrencyPerInstallation = 2 });
 
-        await QueueTestApp.WaitUntilAsync(async () => await db.ScalarAsync<long>("SELECT count(*) FROM review_jobs WHERE status = 'completed'") == 12, TimeSpan.FromSeconds(10), "all jobs of the installation");
+        await QueueTestApp.WaitForCompletedAsync(db, 12, TimeSpan.FromSeconds(10), "all jobs of the installation");
     }
 
     private static void InterlockedMax(ref int target, int value)

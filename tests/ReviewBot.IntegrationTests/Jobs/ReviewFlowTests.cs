@@ -35,7 +35,7 @@ public sealed class ReviewFlowTests
         using var accepted = await Webhooks.SendAsync(app.Client, "pull_request", Webhooks.PullRequest("opened", 1, 2, ShaA));
         Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
 
-        await QueueTestApp.WaitUntilAsync(async () => await db.ScalarAsync<long>("SELECT count(*) FROM review_jobs WHERE status = 'completed'") == 1, TimeSpan.FromSeconds(20), "review");
+        await QueueTestApp.WaitForCompletedAsync(db, 1, TimeSpan.FromSeconds(20), "review");
         Assert.Equal(1, github.ReviewsFor(Repo, 2, ShaA));
         var review = Assert.Single(github.Reviews);
         Assert.Equal("COMMENT", review.Event);
@@ -63,7 +63,7 @@ public sealed class ReviewFlowTests
 
         await Webhooks.SendAsync(app.Client, "pull_request", Webhooks.PullRequest("opened", 1, 2, ShaA));
 
-        await QueueTestApp.WaitUntilAsync(async () => await db.ScalarAsync<long>("SELECT count(*) FROM review_jobs WHERE status = 'completed'") == 1, TimeSpan.FromSeconds(30), "review");
+        await QueueTestApp.WaitForCompletedAsync(db, 1, TimeSpan.FromSeconds(30), "review");
         Assert.Equal(1, github.ReviewsFor(Repo, 2, ShaA));
         Assert.Equal(2, await db.ScalarAsync<int>("SELECT attempts FROM review_jobs"));
         var checkRun = Assert.Single(github.CheckRuns.Values);
@@ -88,7 +88,7 @@ public sealed class ReviewFlowTests
         await Webhooks.SendAsync(app.Client, "pull_request", payload, "delivery-2");
         await Webhooks.SendAsync(app.Client, "pull_request", Webhooks.PullRequest("reopened", 1, 2, ShaA), "delivery-3");
 
-        await QueueTestApp.WaitUntilAsync(async () => await db.ScalarAsync<long>("SELECT count(*) FROM review_jobs WHERE status = 'completed'") == 1, TimeSpan.FromSeconds(20), "review");
+        await QueueTestApp.WaitForCompletedAsync(db, 1, TimeSpan.FromSeconds(20), "review");
         Assert.Equal(1L, await db.ScalarAsync<long>("SELECT count(*) FROM review_jobs"));
         Assert.Equal(1, github.ReviewsFor(Repo, 2, ShaA));
     }
@@ -128,7 +128,7 @@ public sealed class ReviewFlowTests
 
         await Webhooks.SendAsync(app.Client, "pull_request", Webhooks.PullRequest("opened", 1, 2, ShaA));
 
-        await QueueTestApp.WaitUntilAsync(async () => await db.ScalarAsync<long>("SELECT count(*) FROM review_jobs WHERE status = 'completed'") == 1, TimeSpan.FromSeconds(20), "job");
+        await QueueTestApp.WaitForCompletedAsync(db, 1, TimeSpan.FromSeconds(20), "job");
         var checkRun = Assert.Single(github.CheckRuns.Values);
         Assert.Equal(("completed", "skipped"), (checkRun.Last.Status, checkRun.Last.Conclusion));
         Assert.Contains("ReviewBot settings", checkRun.Last.Summary, StringComparison.Ordinal);
@@ -190,7 +190,7 @@ public sealed class ReviewFlowTests
         await db.ExecuteAsync("UPDATE installation_settings SET reviews_per_hour = 1 WHERE installation_id = 1");
 
         await Webhooks.SendAsync(app.Client, "pull_request", Webhooks.PullRequest("opened", 1, 2, ShaA));
-        await QueueTestApp.WaitUntilAsync(async () => await db.ScalarAsync<long>("SELECT count(*) FROM review_jobs WHERE status = 'completed'") == 1, TimeSpan.FromSeconds(20), "first review");
+        await QueueTestApp.WaitForCompletedAsync(db, 1, TimeSpan.FromSeconds(20), "first review");
         await Webhooks.SendAsync(app.Client, "pull_request", Webhooks.PullRequest("opened", 1, 3, ShaB));
 
         await QueueTestApp.WaitUntilAsync(
@@ -208,7 +208,7 @@ public sealed class ReviewFlowTests
         await db.ExecuteAsync("UPDATE review_jobs SET started_at = now() - interval '2 hours' WHERE commit_sha = $1", ShaA);
         await db.ExecuteAsync("UPDATE review_jobs SET run_after = now() WHERE commit_sha = $1", ShaB);
         await db.ExecuteAsync("NOTIFY review_jobs");
-        await QueueTestApp.WaitUntilAsync(async () => await db.ScalarAsync<long>("SELECT count(*) FROM review_jobs WHERE status = 'completed'") == 2, TimeSpan.FromSeconds(20), "second review");
+        await QueueTestApp.WaitForCompletedAsync(db, 2, TimeSpan.FromSeconds(20), "second review");
         Assert.Equal(1, github.ReviewsFor(Repo, 3, ShaB));
     }
 
@@ -222,7 +222,7 @@ public sealed class ReviewFlowTests
         await using var app = await StartAsync(db, github, openAi);
         await Webhooks.ConfigureInstallationAsync(app.Client, 1);
         await Webhooks.SendAsync(app.Client, "pull_request", Webhooks.PullRequest("opened", 1, 2, ShaA));
-        await QueueTestApp.WaitUntilAsync(async () => await db.ScalarAsync<long>("SELECT count(*) FROM review_jobs WHERE status = 'completed'") == 1, TimeSpan.FromSeconds(20), "review");
+        await QueueTestApp.WaitForCompletedAsync(db, 1, TimeSpan.FromSeconds(20), "review");
 
         var text = await app.Client.GetStringAsync("/metrics", Ct);
 
@@ -263,7 +263,7 @@ public sealed class ReviewFlowTests
         await using var app = await StartAsync(db, github, openAi);
         await Webhooks.ConfigureInstallationAsync(app.Client, 1);
         await Webhooks.SendAsync(app.Client, "pull_request", Webhooks.PullRequest("opened", 1, 2, ShaA));
-        await QueueTestApp.WaitUntilAsync(async () => await db.ScalarAsync<long>("SELECT count(*) FROM review_jobs WHERE status = 'completed'") == 1, TimeSpan.FromSeconds(20), "first review");
+        await QueueTestApp.WaitForCompletedAsync(db, 1, TimeSpan.FromSeconds(20), "first review");
 
         // The real issue_comment payload, on a pull request (issue.pull_request set), asking for a review.
         var comment = System.Text.Json.Nodes.JsonNode.Parse(TestPaths.ReadFixture("github/webhooks/issue_comment/created.with-installation.payload.json"))!.AsObject();
@@ -273,7 +273,7 @@ public sealed class ReviewFlowTests
         using var accepted = await Webhooks.SendAsync(app.Client, "issue_comment", comment.ToJsonString(), "comment-delivery");
         Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
 
-        await QueueTestApp.WaitUntilAsync(async () => await db.ScalarAsync<long>("SELECT count(*) FROM review_jobs WHERE status = 'completed'") == 2, TimeSpan.FromSeconds(20), "re-run");
+        await QueueTestApp.WaitForCompletedAsync(db, 2, TimeSpan.FromSeconds(20), "re-run");
         Assert.Equal(2, github.ReviewsFor(Repo, 2, ShaA));
         Assert.Contains(github.Reviews, r => r.Body.EndsWith($"<!-- reviewbot:sha={ShaA}:run=comment-delivery -->", StringComparison.Ordinal));
         Assert.Equal(ShaA, await db.ScalarAsync<string>("SELECT commit_sha FROM review_jobs WHERE run_id = 'comment-delivery'"));

@@ -31,7 +31,7 @@ public sealed class ProcessLogTests
             await Webhooks.SendAsync(client, "pull_request", Webhooks.PullRequest("opened", 1, 2, sha), "delivery-log-test");
         }
 
-        await QueueTestApp.WaitUntilAsync(async () => await db.ScalarAsync<long>("SELECT count(*) FROM review_jobs WHERE status = 'completed'") == 1, TimeSpan.FromSeconds(30), "review");
+        await QueueTestApp.WaitForCompletedAsync(db, 1, TimeSpan.FromSeconds(30), "review");
         process.Terminate();
         Assert.Equal(0, await process.WaitForExitAsync(TimeSpan.FromSeconds(30)));
 
