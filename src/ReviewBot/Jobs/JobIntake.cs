@@ -79,6 +79,7 @@ internal sealed class JobIntake(NpgsqlDataSource dataSource, ReviewBotOptions op
 
     private readonly Lock _gate = new();
     private Task[]? _writers;
+    private int _held;
 
     public async Task<EnqueueResult> EnqueueReviewAsync(DeliveryInfo delivery, ReviewRequest request, CancellationToken cancellationToken)
     {
@@ -98,67 +99,165 @@ internal sealed class JobIntake(NpgsqlDataSource dataSource, ReviewBotOptions op
         return await pending.Done.Task.WaitAsync(cancellationToken);
     }
 
+    // Each writer keeps one connection while deliveries keep coming (no pool round trip and no
+    // session reset per batch) and gives it back after IdleRelease without work.
     private async Task WriteLoopAsync()
     {
         var batch = new List<PendingEnqueue>(MaxBatch);
-        while (await _pending.Reader.WaitToReadAsync())
+        NpgsqlConnection? connection = null;
+        var idle = new CancellationTokenSource();
+        try
         {
-            batch.Clear();
-            while (batch.Count < MaxBatch && _pending.Reader.TryRead(out var item))
+            while (await WaitForWorkAsync(connection is not null, idle) is var wait && wait != Wait.Closed)
             {
-                if (item.CancellationToken.IsCancellationRequested)
+                if (!idle.TryReset())
                 {
-                    item.Done.TrySetCanceled(item.CancellationToken);
+                    idle.Dispose();
+                    idle = new CancellationTokenSource();
+                }
+
+                if (wait == Wait.Idle)
+                {
+                    // Nothing for IdleRelease: the connection goes back to the pool until the next delivery.
+                    await ReleaseAsync(connection);
+                    connection = null;
                     continue;
                 }
 
-                batch.Add(item);
-            }
-
-            if (batch.Count == 0)
-            {
-                continue;
-            }
-
-            IReadOnlyList<EnqueueResult> results;
-            try
-            {
-                using var timeout = new CancellationTokenSource(BatchTimeout);
-                results = await WriteAsync(batch, timeout.Token);
-            }
-            catch (PostgresException) when (batch.Count > 1)
-            {
-                // PostgreSQL refused a statement (a deadlock with another batch over the same delivery
-                // id or dedupe key, a value it rejects): the transaction is gone for all of them, so
-                // each delivery is written on its own and only the one at fault fails.
-                await WriteOneByOneAsync(batch);
-                continue;
-            }
-            catch (Exception ex) when (ex is not OutOfMemoryException)
-            {
-                // The database is unavailable for all of them: each webhook answers 503 and GitHub
-                // can redeliver. (Anything else is a bug: those webhooks answer 500, and the writer
-                // lives on for the next batch.)
-                foreach (var item in batch)
+                batch.Clear();
+                while (batch.Count < MaxBatch && _pending.Reader.TryRead(out var item))
                 {
-                    item.Done.TrySetException(ex);
+                    if (item.CancellationToken.IsCancellationRequested)
+                    {
+                        item.Done.TrySetCanceled(item.CancellationToken);
+                        continue;
+                    }
+
+                    batch.Add(item);
                 }
 
-                continue;
-            }
+                if (batch.Count == 0)
+                {
+                    continue;
+                }
 
-            Complete(batch, results);
+                // A connection the server dropped (a restart, a failover, an idle-session timeout) is
+                // replaced and the batch written once more on a fresh one; the pool's other idle
+                // connections are dropped with it, as they most likely went the same way. Writing a
+                // batch twice is harmless: the delivery ids make the second write a no-op for what the
+                // first one committed.
+                for (var attempt = 1; ; attempt++)
+                {
+                    try
+                    {
+                        using var timeout = new CancellationTokenSource(BatchTimeout);
+                        if (connection is null)
+                        {
+                            connection = await dataSource.OpenConnectionAsync(timeout.Token);
+                            Interlocked.Increment(ref _held);
+                        }
+
+                        Complete(batch, await WriteAsync(connection, batch, timeout.Token));
+                        break;
+                    }
+                    catch (PostgresException) when (batch.Count > 1 && connection?.State == System.Data.ConnectionState.Open)
+                    {
+                        // PostgreSQL refused a statement (a deadlock with another batch over the same
+                        // delivery id or dedupe key, a value it rejects): the batch is one transaction,
+                        // gone for all of them, so each delivery is written on its own and only the one
+                        // at fault fails.
+                        await WriteOneByOneAsync(connection, batch);
+                        break;
+                    }
+                    catch (Exception ex) when (ex is not OutOfMemoryException)
+                    {
+                        var dropped = connection is not null && connection.State != System.Data.ConnectionState.Open;
+                        await ReleaseAsync(connection);
+                        connection = null;
+                        if (dropped && attempt == 1)
+                        {
+                            dataSource.Clear();
+                            continue;
+                        }
+
+                        // The database is unavailable for all of them: each webhook answers 503 and
+                        // GitHub can redeliver. (Anything else is a bug: those webhooks answer 500, and
+                        // the writer lives on for the next batch.)
+                        foreach (var item in batch)
+                        {
+                            item.Done.TrySetException(ex);
+                        }
+
+                        break;
+                    }
+                }
+            }
+        }
+        finally
+        {
+            idle.Dispose();
+            await ReleaseAsync(connection);
         }
     }
 
-    private async Task WriteOneByOneAsync(List<PendingEnqueue> batch)
+    private static readonly TimeSpan IdleRelease = TimeSpan.FromSeconds(1);
+
+    private enum Wait
+    {
+        Work,
+        Idle,
+        Closed,
+    }
+
+    // Work to look at; Idle when a writer holding a connection saw none for IdleRelease; Closed once
+    // intake is shut down and drained. One timer per writer, re-armed, not one per wait.
+    private async ValueTask<Wait> WaitForWorkAsync(bool holdingConnection, CancellationTokenSource idle)
+    {
+        if (!holdingConnection || _pending.Reader.TryPeek(out _))
+        {
+            return await _pending.Reader.WaitToReadAsync() ? Wait.Work : Wait.Closed;
+        }
+
+        idle.CancelAfter(IdleRelease);
+        try
+        {
+            return await _pending.Reader.WaitToReadAsync(idle.Token) ? Wait.Work : Wait.Closed;
+        }
+        catch (OperationCanceledException) when (idle.IsCancellationRequested)
+        {
+            return Wait.Idle;
+        }
+    }
+
+    // Connections the writers hold right now (tests: none once intake has been idle for IdleRelease).
+    internal int HeldConnections => Volatile.Read(ref _held);
+
+    private async ValueTask ReleaseAsync(NpgsqlConnection? connection)
+    {
+        if (connection is null)
+        {
+            return;
+        }
+
+        Interlocked.Decrement(ref _held);
+        try
+        {
+            await connection.DisposeAsync();
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // A broken connection is discarded by the pool either way.
+        }
+    }
+
+    private async Task WriteOneByOneAsync(NpgsqlConnection connection, List<PendingEnqueue> batch)
     {
         foreach (var item in batch)
         {
             try
             {
                 using var timeout = new CancellationTokenSource(BatchTimeout);
-                Complete([item], await WriteAsync([item], timeout.Token));
+                Complete([item], await WriteAsync(connection, [item], timeout.Token));
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
@@ -181,14 +280,13 @@ internal sealed class JobIntake(NpgsqlDataSource dataSource, ReviewBotOptions op
         }
     }
 
-    // One delivery: one statement (its own implicit transaction). Several: the same statement once
-    // per delivery, in arrival order, in one transaction and one round trip, so each sees the ones
-    // before it exactly as if they had arrived one after another.
-    private async Task<IReadOnlyList<EnqueueResult>> WriteAsync(IReadOnlyList<PendingEnqueue> batch, CancellationToken cancellationToken)
+    // The same single-delivery statement once per delivery, in arrival order, as one batch: one round
+    // trip, and (no explicit transaction) one implicit transaction that PostgreSQL commits at the
+    // batch's end or rolls back whole if any statement fails. Each statement sees the ones before it
+    // exactly as if they had arrived one after another.
+    private async Task<IReadOnlyList<EnqueueResult>> WriteAsync(NpgsqlConnection connection, IReadOnlyList<PendingEnqueue> batch, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = batch.Count > 1 ? await connection.BeginTransactionAsync(cancellationToken) : null;
-        await using var command = new NpgsqlBatch(connection, transaction);
+        await using var command = new NpgsqlBatch(connection);
         foreach (var item in batch)
         {
             command.BatchCommands.Add(EnqueueCommand(item.Delivery, item.Request));
@@ -206,11 +304,6 @@ internal sealed class JobIntake(NpgsqlDataSource dataSource, ReviewBotOptions op
                     reader.GetInt64(2)));
             }
             while (await reader.NextResultAsync(cancellationToken));
-        }
-
-        if (transaction is not null)
-        {
-            await transaction.CommitAsync(cancellationToken);
         }
 
         return results;

@@ -107,5 +107,53 @@ public sealed class IntakeBurstTests(WebhookAppFixture fixture) : IClassFixture<
         Assert.StartsWith("nul\uFFFDhere", await Db.ScalarAsync<string>("SELECT pr_title FROM review_jobs WHERE pr_number = 7"), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Writers_give_their_connections_back_when_intake_goes_idle()
+    {
+        await fixture.ResetAsync();
+        var intake = App.Services.GetRequiredService<JobIntake>();
+
+        await Task.WhenAll(Enumerable.Range(1, 20).Select(pr => intake.EnqueueReviewAsync(
+            new DeliveryInfo($"idle-{pr}", "pull_request", "synchronize", 45),
+            new ReviewRequest(45, RepoId, "Codertocat/Hello-World", pr, "Title", Sha(pr), "main", "synchronize", null, DedupeKey.ForCommit(RepoId, pr, Sha(pr))),
+            Ct)));
+        Assert.InRange(intake.HeldConnections, 1, 4);
+
+        // IdleRelease is one second.
+        for (var i = 0; i < 50 && intake.HeldConnections > 0; i++)
+        {
+            await Task.Delay(100, Ct);
+        }
+
+        Assert.Equal(0, intake.HeldConnections);
+    }
+
+    [Fact]
+    public async Task A_connection_the_server_drops_is_replaced_without_refusing_a_delivery()
+    {
+        await fixture.ResetAsync();
+        var intake = App.Services.GetRequiredService<JobIntake>();
+        Task<EnqueueResult> Enqueue(int pr) => intake.EnqueueReviewAsync(
+            new DeliveryInfo($"dropped-{pr}", "pull_request", "synchronize", 46),
+            new ReviewRequest(46, RepoId, "Codertocat/Hello-World", pr, "Title", Sha(pr), "main", "synchronize", null, DedupeKey.ForCommit(RepoId, pr, Sha(pr))),
+            Ct);
+
+        Assert.NotNull((await Enqueue(1)).JobId);
+        Assert.Equal(1, intake.HeldConnections);
+
+        // The server ends every session of the app's pool, the writer's held one among them.
+        await Db.ScalarAsync<long>(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'");
+
+        // The writer finds out on its next batch, takes a fresh connection and writes the batch
+        // again: no delivery is refused for it.
+        for (var pr = 2; pr <= 6; pr++)
+        {
+            Assert.NotNull((await Enqueue(pr)).JobId);
+        }
+
+        Assert.Equal(6L, await Db.ScalarAsync<long>("SELECT count(*) FROM review_jobs WHERE installation_id = 46"));
+    }
+
     private static string Sha(int pr) => pr.ToString("x40", System.Globalization.CultureInfo.InvariantCulture);
 }
