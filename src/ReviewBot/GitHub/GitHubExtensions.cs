@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using ReviewBot.Hosting;
 using ReviewBot.Jobs;
 using ReviewBot.Upstream;
 
@@ -24,8 +25,7 @@ internal static class GitHubExtensions
         builder.Services.AddSingleton<GitHubAppClient>();
         builder.Services.AddSingleton<InstallationTokenCache>();
         builder.Services.AddSingleton<GitHubClient>();
-        builder.Services.AddSingleton<DeliveryRecoveryService>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<DeliveryRecoveryService>());
+        builder.Services.AddBackgroundService<DeliveryRecoveryService>();
         return builder;
     }
 

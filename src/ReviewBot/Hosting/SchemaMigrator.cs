@@ -17,7 +17,7 @@ internal sealed partial class SchemaMigrator(NpgsqlDataSource dataSource, ILogge
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var latest = Steps.Count == 0 ? 0 : Steps[^1].Version;
 
-        // The usual start: the schema is current. Two cheap reads instead of a lock and DDL.
+        // The usual start: the schema is current. One cheap read instead of a lock and DDL.
         if (await CurrentVersionAsync(connection, cancellationToken) >= latest)
         {
             Log.SchemaCurrent(logger, latest, 0);
@@ -74,18 +74,18 @@ internal sealed partial class SchemaMigrator(NpgsqlDataSource dataSource, ILogge
         return applied;
     }
 
+    // One round trip on the usual start; a database that never saw ReviewBot has no such table.
     private static async Task<int> CurrentVersionAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
-        await using (var exists = new NpgsqlCommand("SELECT to_regclass('schema_version') IS NOT NULL", connection))
-        {
-            if (!(bool)(await exists.ExecuteScalarAsync(cancellationToken))!)
-            {
-                return 0;
-            }
-        }
-
         await using var read = new NpgsqlCommand("SELECT coalesce(max(version), 0) FROM schema_version", connection);
-        return (int)(await read.ExecuteScalarAsync(cancellationToken))!;
+        try
+        {
+            return (int)(await read.ExecuteScalarAsync(cancellationToken))!;
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UndefinedTable)
+        {
+            return 0;
+        }
     }
 
     internal static IReadOnlyList<SchemaStep> ParseSteps(string schema)

@@ -23,11 +23,11 @@ internal static partial class ServeCommand
         await using var app = buildApp(options, null);
         var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
 
-        // The schema check mostly waits on PostgreSQL (a new connection, then two reads), while what
-        // the start after it needs is CPU work: the hosted services' dependency graphs. Do both at
-        // once instead of one after the other, and open a second connection meanwhile for the first
-        // request and the workers' first passes (bench/RESULTS.md, startup). Nothing is started, served
-        // or claimed before the migration has succeeded.
+        // The schema check mostly waits on PostgreSQL (a new connection, then one read), while what
+        // the start after it needs is CPU work: the web server's dependency graph (the background
+        // services are built once it listens: BackgroundStart). Do both at once instead of one after
+        // the other, and open a second connection meanwhile for the first request (bench/RESULTS.md,
+        // startup). Nothing is started, served or claimed before the migration has succeeded.
         var migration = MigrateWithRetryAsync(app, lifetime.ApplicationStopping);
         _ = WarmPoolAsync(app.Services.GetRequiredService<NpgsqlDataSource>(), lifetime.ApplicationStopping);
         _ = app.Services.GetServices<IHostedService>();

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using ReviewBot.Configuration;
+using ReviewBot.Hosting;
 
 namespace ReviewBot.Jobs;
 
@@ -23,16 +24,13 @@ internal static class JobsExtensions
         services.AddSingleton<JobRunner>();
         services.AddSingleton<IJobHandler, ReviewJobHandler>();
 
-        // Registration order is shutdown order reversed: the dispatcher drains first, while presence
-        // (the advisory lock) and lease renewal keep the in-flight jobs ours until it is done.
-        services.AddSingleton<JobPresence>();
-        services.AddHostedService(sp => sp.GetRequiredService<JobPresence>());
-        services.AddSingleton<LeaseKeeper>();
-        services.AddHostedService(sp => sp.GetRequiredService<LeaseKeeper>());
-        services.AddSingleton<JobMaintenance>();
-        services.AddHostedService(sp => sp.GetRequiredService<JobMaintenance>());
-        services.AddSingleton<JobDispatcher>();
-        services.AddHostedService(sp => sp.GetRequiredService<JobDispatcher>());
+        // Started once the server listens (Hosting/BackgroundStart), in this order; stopped in reverse:
+        // the dispatcher drains first, while presence (the advisory lock) and lease renewal keep the
+        // in-flight jobs ours until it is done.
+        services.AddBackgroundService<JobPresence>();
+        services.AddBackgroundService<LeaseKeeper>();
+        services.AddBackgroundService<JobMaintenance>();
+        services.AddBackgroundService<JobDispatcher>();
         return builder;
     }
 }
