@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.AspNetCore.Connections;
 using Npgsql;
 using ReviewBot.Configuration;
 
@@ -11,6 +12,7 @@ internal static class HostingExtensions
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<InFlightWork>();
+        builder.Services.AddSingleton<IMemoryPoolFactory<byte>, LargeBlockMemoryPoolFactory>();
 
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
