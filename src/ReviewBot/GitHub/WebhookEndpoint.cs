@@ -189,7 +189,7 @@ internal sealed partial class WebhookEndpoint(
         }
         catch (Exception ex) when (IsDatabaseUnavailable(ex) && !aborted.IsCancellationRequested)
         {
-            Log.DatabaseUnavailable(logger, gitHubEvent, ex.GetType().Name);
+            Log.DatabaseUnavailable(logger, gitHubEvent, ex is PostgresException { SqlState: var state } ? $"{nameof(PostgresException)} {state}" : ex.GetType().Name);
             metrics.WebhooksReceived.WithLabels(label, "unavailable").Inc();
             return Results.Text("Database unavailable; redeliver later\n", statusCode: StatusCodes.Status503ServiceUnavailable);
         }

@@ -160,12 +160,12 @@ internal sealed class JobIntake(NpgsqlDataSource dataSource, ReviewBotOptions op
                         Complete(batch, await WriteAsync(connection, batch, timeout.Token));
                         break;
                     }
-                    catch (PostgresException) when (batch.Count > 1 && connection?.State == System.Data.ConnectionState.Open)
+                    catch (PostgresException) when (connection?.State == System.Data.ConnectionState.Open)
                     {
                         // PostgreSQL refused a statement (a deadlock with another batch over the same
-                        // delivery id or dedupe key, a value it rejects): the batch is one transaction,
-                        // gone for all of them, so each delivery is written on its own and only the one
-                        // at fault fails.
+                        // delivery id, dedupe key or new installation, a value it rejects): the batch is
+                        // one transaction, gone for all of them, so each delivery is written on its own
+                        // and only the one at fault fails.
                         await WriteOneByOneAsync(connection, batch);
                         break;
                     }
@@ -250,18 +250,30 @@ internal sealed class JobIntake(NpgsqlDataSource dataSource, ReviewBotOptions op
         }
     }
 
+    // Each delivery in its own transaction. A deadlock victim is written again (a few times): two
+    // deliveries of one pull request, or the first two of a new installation, racing in two batches
+    // can make PostgreSQL abort one statement that would succeed a moment later.
     private async Task WriteOneByOneAsync(NpgsqlConnection connection, List<PendingEnqueue> batch)
     {
         foreach (var item in batch)
         {
-            try
+            for (var attempt = 1; ; attempt++)
             {
-                using var timeout = new CancellationTokenSource(BatchTimeout);
-                Complete([item], await WriteAsync(connection, [item], timeout.Token));
-            }
-            catch (Exception ex) when (ex is not OutOfMemoryException)
-            {
-                item.Done.TrySetException(ex);
+                try
+                {
+                    using var timeout = new CancellationTokenSource(BatchTimeout);
+                    Complete([item], await WriteAsync(connection, [item], timeout.Token));
+                    break;
+                }
+                catch (PostgresException ex) when (attempt < 3 && ex.SqlState is PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure
+                                                   && connection.State == System.Data.ConnectionState.Open)
+                {
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    item.Done.TrySetException(ex);
+                    break;
+                }
             }
         }
     }

@@ -155,5 +155,39 @@ public sealed class IntakeBurstTests(WebhookAppFixture fixture) : IClassFixture<
         Assert.Equal(6L, await Db.ScalarAsync<long>("SELECT count(*) FROM review_jobs WHERE installation_id = 46"));
     }
 
+    [Fact]
+    public async Task A_delivery_chosen_as_a_deadlock_victim_is_written_again_not_refused()
+    {
+        await fixture.ResetAsync();
+        var intake = App.Services.GetRequiredService<JobIntake>();
+
+        // Another transaction creates installation 47 and stays open: the delivery waits for it...
+        await using var other = await Db.DataSource.OpenConnectionAsync(Ct);
+        await using var transaction = await other.BeginTransactionAsync(Ct);
+        await using (var insert = new NpgsqlCommand("INSERT INTO installations (id) VALUES (47)", other, transaction))
+        {
+            await insert.ExecuteNonQueryAsync(Ct);
+        }
+
+        var enqueue = intake.EnqueueReviewAsync(
+            new DeliveryInfo("deadlock-1", "pull_request", "synchronize", 47),
+            new ReviewRequest(47, RepoId, "Codertocat/Hello-World", 1, "Title", Sha(1), "main", "synchronize", null, DedupeKey.ForCommit(RepoId, 1, Sha(1))),
+            Ct);
+        await Task.Delay(300, Ct);
+
+        // ...and then waits for the delivery's own row: PostgreSQL aborts the delivery's statement
+        // (it waited first) after deadlock_timeout, and the other transaction goes on and rolls back.
+        await using (var insert = new NpgsqlCommand(
+            "INSERT INTO webhook_deliveries (delivery_id, event, action, installation_id, outcome) VALUES ('deadlock-1', 'x', 'x', 47, 'accepted')", other, transaction))
+        {
+            await insert.ExecuteNonQueryAsync(Ct);
+        }
+
+        await transaction.RollbackAsync(Ct);
+
+        Assert.NotNull((await enqueue.WaitAsync(TimeSpan.FromSeconds(10), Ct)).JobId);
+        Assert.Equal(1L, await Db.ScalarAsync<long>("SELECT count(*) FROM webhook_deliveries WHERE delivery_id = 'deadlock-1'"));
+    }
+
     private static string Sha(int pr) => pr.ToString("x40", System.Globalization.CultureInfo.InvariantCulture);
 }
