@@ -26,8 +26,10 @@ cleanup() {
 trap cleanup EXIT
 
 psql -q "$admin_url" -c "CREATE DATABASE $db_intake" -c "CREATE DATABASE $db_pgbench"
-dotnet build "$here/LoadGen/LoadGen.csproj" -c Release -nologo -v quiet >/dev/null
-loadgen="$root/artifacts/bin/LoadGen/release/LoadGen"
+# The load comes from wrk (C, epoll) with bench/webhook-intake/intake.lua, as pgbench's load comes
+# from a C client: the client's CPU is taken from the same two cores as the service's.
+command -v wrk >/dev/null || { echo "wrk is needed: apt-get install -y wrk" >&2; exit 1; }
+fixture="$root/../shared/fixtures/github/webhooks/pull_request/synchronize.payload.json"
 
 # The schema for pgbench's database comes from the binary itself, so both runs insert into the same table.
 export GITHUB_APP_ID=12345 GITHUB_WEBHOOK_SECRET=$secret ENCRYPTION_KEY=$(head -c 32 /dev/urandom | base64)
@@ -44,10 +46,20 @@ echo "== postgres: $(psql -tA "$admin_url" -c 'show server_version') fsync=$(psq
 # The machine is shared, so pgbench and the intake alternate for ROUNDS rounds: each pair sees
 # about the same background load.
 for round in $(seq 1 "${ROUNDS:-2}"); do
+  # Every round starts from empty tables in both databases: a table that grew by 100k rows in the
+  # round before slows both sides down and the rounds stop being comparable.
+  psql -q "$base/$db_pgbench" -c "TRUNCATE review_jobs, webhook_deliveries" -c "CHECKPOINT"
+  psql -q "$base/$db_intake" -c "TRUNCATE review_jobs, webhook_deliveries" -c "CHECKPOINT"
   echo "== round $round: pgbench, $concurrency clients, ${duration}s, one INSERT per transaction"
   "$pgbench" -n -c "$concurrency" -j 2 -T "$duration" -f "$here/insert.sql" "$base/$db_pgbench" 2>&1 | grep -E "^(tps|latency average)"
   echo "== round $round: intake, $concurrency concurrent signed POST /api/github/webhooks, ${duration}s (+3s warm-up), LOG_LEVEL=$LOG_LEVEL"
-  "$loadgen" "http://127.0.0.1:$port/api/github/webhooks" "$root/../shared/fixtures/github/webhooks/pull_request/synchronize.payload.json" "$secret" "$concurrency" "$duration" 3 2>/dev/null
+  export INTAKE_FIXTURE=$fixture INTAKE_SECRET=$secret
+  INTAKE_RUN="warm$round" wrk -t2 -c"$concurrency" -d3s -s "$here/intake.lua" "http://127.0.0.1:$port/api/github/webhooks" >/dev/null
+  cpu_before=$(awk '{print $14+$15}' "/proc/$server_pid/stat")
+  INTAKE_RUN="run$round" wrk -t2 -c"$concurrency" -d"${duration}s" -s "$here/intake.lua" "http://127.0.0.1:$port/api/github/webhooks" | tee /tmp/rb-bench-wrk.txt | grep -E '^   intake:'
+  cpu_after=$(awk '{print $14+$15}' "/proc/$server_pid/stat")
+  requests=$(grep -oE 'intake: [0-9]+' /tmp/rb-bench-wrk.txt | grep -oE '[0-9]+')
+  echo "   service CPU: $(( (cpu_after - cpu_before) * 1000000 / $(getconf CLK_TCK) / requests )) µs per delivery"
   echo "   load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 done
-echo "== jobs stored by the intake: $(psql -tA "$base/$db_intake" -c 'select count(*) from review_jobs')"
+echo "== jobs stored by the intake in the last round: $(psql -tA "$base/$db_intake" -c 'select count(*) from review_jobs')"
