@@ -70,13 +70,9 @@ public sealed class IntakeBurstTests(WebhookAppFixture fixture) : IClassFixture<
 
         // A title PostgreSQL's text type refuses (U+0000; the webhook router never passes one on)
         // among forty deliveries sent at once, so it shares a batch with some of them.
-        var calls = Enumerable.Range(1, 40).Select(pr =>
-        {
-            var delivery = new DeliveryInfo($"refused-{pr}", "pull_request", "synchronize", 43);
-            var request = new ReviewRequest(43, RepoId, "Codertocat/Hello-World", pr, pr == 20 ? "bad\0title" : "Title",
-                Sha(pr), "main", "synchronize", null, DedupeKey.ForCommit(RepoId, pr, Sha(pr)));
-            return (Pr: pr, Call: intake.EnqueueReviewAsync(delivery, request, Ct));
-        }).ToList();
+        var calls = Enumerable.Range(1, 40)
+            .Select(pr => (Pr: pr, Call: Enqueue(intake, $"refused-{pr}", 43, pr, pr == 20 ? "bad\0title" : "Title")))
+            .ToList();
 
         foreach (var (pr, call) in calls)
         {
@@ -113,10 +109,7 @@ public sealed class IntakeBurstTests(WebhookAppFixture fixture) : IClassFixture<
         await fixture.ResetAsync();
         var intake = App.Services.GetRequiredService<JobIntake>();
 
-        await Task.WhenAll(Enumerable.Range(1, 20).Select(pr => intake.EnqueueReviewAsync(
-            new DeliveryInfo($"idle-{pr}", "pull_request", "synchronize", 45),
-            new ReviewRequest(45, RepoId, "Codertocat/Hello-World", pr, "Title", Sha(pr), "main", "synchronize", null, DedupeKey.ForCommit(RepoId, pr, Sha(pr))),
-            Ct)));
+        await Task.WhenAll(Enumerable.Range(1, 20).Select(pr => Enqueue(intake, $"idle-{pr}", 45, pr)));
         Assert.InRange(intake.HeldConnections, 1, 4);
 
         // IdleRelease is one second.
@@ -133,12 +126,8 @@ public sealed class IntakeBurstTests(WebhookAppFixture fixture) : IClassFixture<
     {
         await fixture.ResetAsync();
         var intake = App.Services.GetRequiredService<JobIntake>();
-        Task<EnqueueResult> Enqueue(int pr) => intake.EnqueueReviewAsync(
-            new DeliveryInfo($"dropped-{pr}", "pull_request", "synchronize", 46),
-            new ReviewRequest(46, RepoId, "Codertocat/Hello-World", pr, "Title", Sha(pr), "main", "synchronize", null, DedupeKey.ForCommit(RepoId, pr, Sha(pr))),
-            Ct);
 
-        Assert.NotNull((await Enqueue(1)).JobId);
+        Assert.NotNull((await Enqueue(intake, "dropped-1", 46, 1)).JobId);
         Assert.Equal(1, intake.HeldConnections);
 
         // The server ends every session of the app's pool, the writer's held one among them.
@@ -149,7 +138,7 @@ public sealed class IntakeBurstTests(WebhookAppFixture fixture) : IClassFixture<
         // again: no delivery is refused for it.
         for (var pr = 2; pr <= 6; pr++)
         {
-            Assert.NotNull((await Enqueue(pr)).JobId);
+            Assert.NotNull((await Enqueue(intake, $"dropped-{pr}", 46, pr)).JobId);
         }
 
         Assert.Equal(6L, await Db.ScalarAsync<long>("SELECT count(*) FROM review_jobs WHERE installation_id = 46"));
@@ -169,10 +158,7 @@ public sealed class IntakeBurstTests(WebhookAppFixture fixture) : IClassFixture<
             await insert.ExecuteNonQueryAsync(Ct);
         }
 
-        var enqueue = intake.EnqueueReviewAsync(
-            new DeliveryInfo("deadlock-1", "pull_request", "synchronize", 47),
-            new ReviewRequest(47, RepoId, "Codertocat/Hello-World", 1, "Title", Sha(1), "main", "synchronize", null, DedupeKey.ForCommit(RepoId, 1, Sha(1))),
-            Ct);
+        var enqueue = Enqueue(intake, "deadlock-1", 47, 1);
         await Task.Delay(300, Ct);
 
         // ...and then waits for the delivery's own row: PostgreSQL aborts the delivery's statement
@@ -188,6 +174,12 @@ public sealed class IntakeBurstTests(WebhookAppFixture fixture) : IClassFixture<
         Assert.NotNull((await enqueue.WaitAsync(TimeSpan.FromSeconds(10), Ct)).JobId);
         Assert.Equal(1L, await Db.ScalarAsync<long>("SELECT count(*) FROM webhook_deliveries WHERE delivery_id = 'deadlock-1'"));
     }
+
+    private static Task<EnqueueResult> Enqueue(JobIntake intake, string delivery, long installation, int pr, string title = "Title") =>
+        intake.EnqueueReviewAsync(
+            new DeliveryInfo(delivery, "pull_request", "synchronize", installation),
+            new ReviewRequest(installation, RepoId, "Codertocat/Hello-World", pr, title, Sha(pr), "main", "synchronize", null, DedupeKey.ForCommit(RepoId, pr, Sha(pr))),
+            Ct);
 
     private static string Sha(int pr) => pr.ToString("x40", System.Globalization.CultureInfo.InvariantCulture);
 }
