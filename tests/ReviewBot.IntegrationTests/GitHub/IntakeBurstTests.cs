@@ -128,7 +128,7 @@ public sealed class IntakeBurstTests(WebhookAppFixture fixture) : IClassFixture<
         var intake = App.Services.GetRequiredService<JobIntake>();
 
         Assert.NotNull((await Enqueue(intake, "dropped-1", 46, 1)).JobId);
-        Assert.Equal(1, intake.HeldConnections);
+        Assert.InRange(intake.HeldConnections, 1, 4); // this one, and any other writer still within its idle second
 
         // The server ends every session of the app's pool, the writer's held one among them.
         await Db.ScalarAsync<long>(
