@@ -38,7 +38,8 @@ function init(args)
   file:close()
   secret = os.getenv("INTAKE_SECRET") or "bench-webhook-secret"
   path = wrk.path
-  run = (os.getenv("INTAKE_RUN") or tostring(os.time())) .. "-" .. tostring(thread_id)
+  -- A number per wrk invocation (run.sh passes one), so no two runs share a delivery id or SHA.
+  run = tonumber(os.getenv("INTAKE_RUN") or os.time())
   counter = 0
   -- Split at every `"number": 2,` and every occurrence of the head SHA.
   segments, holes = {}, {}
@@ -64,10 +65,7 @@ end
 function request()
   counter = counter + 1
   local number = tostring(1000000000 + thread_id * 100000000 + counter)
-  local sha = string.format("%040x", 0) -- width first, then the unique tail
-  local tail = run .. "x" .. counter
-  sha = sha:sub(1, 40 - #tail) .. tail
-  sha = sha:gsub("[^0-9a-f]", "f")
+  local sha = string.format("%08x%08x%024x", run, thread_id, counter)
   local parts = {}
   for i = 1, #holes do
     parts[#parts + 1] = segments[i]
@@ -82,7 +80,7 @@ function request()
     ["Content-Type"] = "application/json",
     ["User-Agent"] = "GitHub-Hookshot/bench",
     ["X-GitHub-Event"] = "pull_request",
-    ["X-GitHub-Delivery"] = run .. "-" .. counter,
+    ["X-GitHub-Delivery"] = run .. "-" .. thread_id .. "-" .. counter,
     ["X-Hub-Signature-256"] = "sha256=" .. table.concat(signature),
   }, body)
 end

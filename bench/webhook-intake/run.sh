@@ -54,9 +54,9 @@ for round in $(seq 1 "${ROUNDS:-2}"); do
   "$pgbench" -n -c "$concurrency" -j 2 -T "$duration" -f "$here/insert.sql" "$base/$db_pgbench" 2>&1 | grep -E "^(tps|latency average)"
   echo "== round $round: intake, $concurrency concurrent signed POST /api/github/webhooks, ${duration}s (+3s warm-up), LOG_LEVEL=$LOG_LEVEL"
   export INTAKE_FIXTURE=$fixture INTAKE_SECRET=$secret
-  INTAKE_RUN="warm$round" wrk -t2 -c"$concurrency" -d3s -s "$here/intake.lua" "http://127.0.0.1:$port/api/github/webhooks" >/dev/null
+  INTAKE_RUN=$((round * 2)) wrk -t2 -c"$concurrency" -d3s -s "$here/intake.lua" "http://127.0.0.1:$port/api/github/webhooks" >/dev/null
   cpu_before=$(awk '{print $14+$15}' "/proc/$server_pid/stat")
-  INTAKE_RUN="run$round" wrk -t2 -c"$concurrency" -d"${duration}s" -s "$here/intake.lua" "http://127.0.0.1:$port/api/github/webhooks" | tee /tmp/rb-bench-wrk.txt | grep -E '^   intake:'
+  INTAKE_RUN=$((round * 2 + 1)) wrk -t2 -c"$concurrency" -d"${duration}s" -s "$here/intake.lua" "http://127.0.0.1:$port/api/github/webhooks" | tee /tmp/rb-bench-wrk.txt | grep -E '^   intake:'
   cpu_after=$(awk '{print $14+$15}' "/proc/$server_pid/stat")
   requests=$(grep -oE 'intake: [0-9]+' /tmp/rb-bench-wrk.txt | grep -oE '[0-9]+')
   echo "   service CPU: $(( (cpu_after - cpu_before) * 1000000 / $(getconf CLK_TCK) / requests )) µs per delivery"

@@ -141,62 +141,68 @@ internal sealed class JobIntake(NpgsqlDataSource dataSource, ReviewBotOptions op
                     continue;
                 }
 
-                // A connection the server dropped (a restart, a failover, an idle-session timeout) is
-                // replaced and the batch written once more on a fresh one; the pool's other idle
-                // connections are dropped with it, as they most likely went the same way. Writing a
-                // batch twice is harmless: the delivery ids make the second write a no-op for what the
-                // first one committed.
-                for (var attempt = 1; ; attempt++)
-                {
-                    try
-                    {
-                        using var timeout = new CancellationTokenSource(BatchTimeout);
-                        if (connection is null)
-                        {
-                            connection = await dataSource.OpenConnectionAsync(timeout.Token);
-                            Interlocked.Increment(ref _held);
-                        }
-
-                        Complete(batch, await WriteAsync(connection, batch, timeout.Token));
-                        break;
-                    }
-                    catch (PostgresException) when (connection?.State == System.Data.ConnectionState.Open)
-                    {
-                        // PostgreSQL refused a statement (a deadlock with another batch over the same
-                        // delivery id, dedupe key or new installation, a value it rejects): the batch is
-                        // one transaction, gone for all of them, so each delivery is written on its own
-                        // and only the one at fault fails.
-                        await WriteOneByOneAsync(connection, batch);
-                        break;
-                    }
-                    catch (Exception ex) when (ex is not OutOfMemoryException)
-                    {
-                        var dropped = connection is not null && connection.State != System.Data.ConnectionState.Open;
-                        await ReleaseAsync(connection);
-                        connection = null;
-                        if (dropped && attempt == 1)
-                        {
-                            dataSource.Clear();
-                            continue;
-                        }
-
-                        // The database is unavailable for all of them: each webhook answers 503 and
-                        // GitHub can redeliver. (Anything else is a bug: those webhooks answer 500, and
-                        // the writer lives on for the next batch.)
-                        foreach (var item in batch)
-                        {
-                            item.Done.TrySetException(ex);
-                        }
-
-                        break;
-                    }
-                }
+                connection = await WriteBatchAsync(connection, batch);
             }
         }
         finally
         {
             idle.Dispose();
             await ReleaseAsync(connection);
+        }
+    }
+
+    // Writes one batch on the writer's connection (opening one if it has none) and returns the
+    // connection to keep, or null when it was given up. A connection the server dropped (a restart, a
+    // failover, an idle-session timeout) is replaced and the batch written once more on a fresh one; the
+    // pool's other idle connections are dropped with it, as they most likely went the same way. Writing
+    // a batch twice is harmless: the delivery ids make the second write a no-op for what the first one
+    // committed.
+    private async Task<NpgsqlConnection?> WriteBatchAsync(NpgsqlConnection? connection, List<PendingEnqueue> batch)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                using var timeout = new CancellationTokenSource(BatchTimeout);
+                if (connection is null)
+                {
+                    connection = await dataSource.OpenConnectionAsync(timeout.Token);
+                    Interlocked.Increment(ref _held);
+                }
+
+                Complete(batch, await WriteAsync(connection, batch, timeout.Token));
+                return connection;
+            }
+            catch (PostgresException) when (connection?.State == System.Data.ConnectionState.Open)
+            {
+                // PostgreSQL refused a statement (a deadlock with another batch over the same delivery
+                // id, dedupe key or new installation, a value it rejects): the batch is one transaction,
+                // gone for all of them, so each delivery is written on its own and only the one at
+                // fault fails.
+                await WriteOneByOneAsync(connection, batch);
+                return connection;
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                var dropped = connection is not null && connection.State != System.Data.ConnectionState.Open;
+                await ReleaseAsync(connection);
+                connection = null;
+                if (dropped && attempt == 1)
+                {
+                    dataSource.Clear();
+                    continue;
+                }
+
+                // The database is unavailable for all of them: each webhook answers 503 and GitHub can
+                // redeliver. (Anything else is a bug: those webhooks answer 500, and the writer lives
+                // on for the next batch.)
+                foreach (var item in batch)
+                {
+                    item.Done.TrySetException(ex);
+                }
+
+                return null;
+            }
         }
     }
 
