@@ -177,6 +177,21 @@ internal sealed class PagesHost : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Process.DisposeAsync();
+        // Shown with a failed test: what the service logged and what the fake GitHub was asked.
+        var output = TestContext.Current.TestOutputHelper;
+        if (output is not null)
+        {
+            foreach (var entry in Fake.LogEntries)
+            {
+                output.WriteLine($"fake: {entry.RequestMessage.Method} {entry.RequestMessage.Path} -> {entry.ResponseMessage.StatusCode}");
+            }
+
+            foreach (var line in Process.StandardOutput.TakeLast(60).Concat(Process.StandardError.TakeLast(20)))
+            {
+                output.WriteLine(line);
+            }
+        }
+
         Fake.Stop();
         Fake.Dispose();
         await Database.DisposeAsync();
