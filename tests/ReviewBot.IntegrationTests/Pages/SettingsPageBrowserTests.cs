@@ -134,7 +134,10 @@ public sealed class SettingsPageBrowserTests
         await page.GotoAsync(host.BaseAddress.ToString());
         await browser.AssertAccessibleAsync("landing page");
         await page.GetByRole(AriaRole.Link, new() { Name = "Sign in with GitHub" }).ClickAsync();
-        await page.WaitForURLAsync(new Regex("/installations$"));
+        // Not WaitForURLAsync: it reads the URL and only then subscribes to navigations, so a redirect
+        // chain that commits in between is never seen (a 15 s timeout under load, twice in CI). The
+        // expectation polls the URL instead.
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("/installations$"));
         await Assertions.Expect(page.GetByRole(AriaRole.Link, new() { Name = "org-101" })).ToBeVisibleAsync();
         await Assertions.Expect(page.GetByRole(AriaRole.Main)).Not.ToContainTextAsync("bobs-org");
         await browser.AssertAccessibleAsync("installation list");
