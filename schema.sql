@@ -128,3 +128,12 @@ CREATE TABLE IF NOT EXISTS credential_cooldowns (
     credential text PRIMARY KEY,
     until      timestamptz NOT NULL
 );
+
+-- step 3: pending jobs of a pull request by their own index
+-- Intake supersedes (newer SHA) and cancels (closed) a pull request's pending jobs. With only the
+-- pending queue's index and the pull request index to choose from, PostgreSQL's cached generic plan
+-- for that UPDATE walked the whole pending queue whenever the statistics said few jobs were pending
+-- (as they do in a healthy deployment): one index probe while the queue is short, a scan of every
+-- pending job per delivery once a backlog builds (an LLM outage, a burst), which is when intake
+-- matters most (bench/RESULTS.md, webhook intake, session 4: 660 instead of ~3,000 deliveries/s).
+CREATE INDEX IF NOT EXISTS review_jobs_pending_pull_request ON review_jobs (repo_id, pr_number) WHERE status = 'pending';
