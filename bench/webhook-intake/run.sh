@@ -46,10 +46,16 @@ echo "== postgres: $(psql -tA "$admin_url" -c 'show server_version') fsync=$(psq
 # The machine is shared, so pgbench and the intake alternate for ROUNDS rounds: each pair sees
 # about the same background load.
 for round in $(seq 1 "${ROUNDS:-2}"); do
-  # Every round starts from empty tables in both databases: a table that grew by 100k rows in the
-  # round before slows both sides down and the rounds stop being comparable.
-  psql -q "$base/$db_pgbench" -c "TRUNCATE review_jobs, webhook_deliveries" -c "CHECKPOINT"
-  psql -q "$base/$db_intake" -c "TRUNCATE review_jobs, webhook_deliveries" -c "CHECKPOINT"
+  # Every round starts from the same tables in both databases: a table that grew by 100k rows in the
+  # round before slows both sides down and the rounds stop being comparable. Not from empty ones: a
+  # running deployment has history, and an autoanalyze that lands on a table of a few dozen rows
+  # right after a TRUNCATE makes PostgreSQL cache seq-scan plans in every pooled connection's
+  # prepared statements until the next autoanalyze a minute later, while the table grows by 40k rows
+  # (the 460-640 /s rounds of earlier runs; bench/RESULTS.md). 10,000 finished jobs and deliveries,
+  # analyzed, as a service that has been running for a while has.
+  for db in "$db_pgbench" "$db_intake"; do
+    psql -q "$base/$db" -c "TRUNCATE review_jobs, webhook_deliveries" -f "$here/history.sql" -c "ANALYZE review_jobs" -c "ANALYZE webhook_deliveries" -c "CHECKPOINT"
+  done
   echo "== round $round: pgbench, $concurrency clients, ${duration}s, one INSERT per transaction"
   "$pgbench" -n -c "$concurrency" -j 2 -T "$duration" -f "$here/insert.sql" "$base/$db_pgbench" 2>&1 | grep -E "^(tps|latency average)"
   echo "== round $round: intake, $concurrency concurrent signed POST /api/github/webhooks, ${duration}s (+3s warm-up), LOG_LEVEL=$LOG_LEVEL"
