@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Text.Json;
 using ReviewBot.Configuration;
 using ReviewBot.Observability;
+using ReviewBot.Upstream;
 
 namespace ReviewBot.GitHub;
 
@@ -15,19 +16,25 @@ internal enum UserInstallationsOutcome
 
 internal sealed record UserInstallation(long Id, string AccountLogin, string AccountType, bool Suspended);
 
-internal sealed record UserInstallationsResult(UserInstallationsOutcome Outcome, IReadOnlyList<UserInstallation> Installations)
+// RetryAt: when GitHub rate-limited this token, the time it may be asked again.
+internal sealed record UserInstallationsResult(UserInstallationsOutcome Outcome, IReadOnlyList<UserInstallation> Installations, DateTimeOffset? RetryAt = null)
 {
     public static UserInstallationsResult Rejected { get; } = new(UserInstallationsOutcome.TokenRejected, []);
 
     public static UserInstallationsResult Unavailable { get; } = new(UserInstallationsOutcome.Unavailable, []);
+
+    public static UserInstallationsResult RateLimitedUntil(DateTimeOffset until) => new(UserInstallationsOutcome.Unavailable, [], until);
 }
 
 // Calls GitHub with a *user* access token (never the App's or an installation's token): the settings
-// API asks GitHub which installations the caller may administer.
+// API asks GitHub which installations the caller may administer. A user token has its own rate limits
+// (primary and secondary); once GitHub says to wait, the token is not sent again before then
+// (CredentialCooldown, keyed by a hash of the token), as the App's and installations' tokens are not.
 internal sealed partial class GitHubUserClient(
     IHttpClientFactory httpClientFactory,
     ReviewBotOptions options,
     ReviewBotMetrics metrics,
+    CredentialCooldown cooldown,
     ILogger<GitHubUserClient> logger)
 {
     public const string HttpClientName = "GitHubUser";
@@ -50,12 +57,19 @@ internal sealed partial class GitHubUserClient(
         Uri? next = new(baseUri, $"user/installations?per_page={PerPage}");
         var installations = new List<UserInstallation>();
         var client = httpClientFactory.CreateClient(HttpClientName);
+        var credential = CredentialKey.ForSecret("github", userToken);
         for (var page = 0; next is not null; page++)
         {
             if (page == MaxPages)
             {
                 Log.TooManyPages(logger, MaxPages);
                 break;
+            }
+
+            if (cooldown.Until(credential) is { } held)
+            {
+                Log.HeldBack(logger, credential.Value, held);
+                return UserInstallationsResult.RateLimitedUntil(held);
             }
 
             using var request = new HttpRequestMessage(HttpMethod.Get, next);
@@ -82,10 +96,23 @@ internal sealed partial class GitHubUserClient(
             {
                 metrics.GitHubRequests.WithLabels(Operation, ((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture)).Inc();
 
-                // 401: bad or expired token. 403 without an exhausted rate limit: a token GitHub refuses for
-                // this endpoint (e.g. a personal access token instead of a user access token of this App).
-                if (response.StatusCode == HttpStatusCode.Unauthorized
-                    || (response.StatusCode == HttpStatusCode.Forbidden && !RateLimited(response)))
+                // 403 or 429 that GitHub's rules call a rate limit (Retry-After, an exhausted primary limit,
+                // a secondary limit named in the body): hold the token until then.
+                if (response.StatusCode is HttpStatusCode.Forbidden or HttpStatusCode.TooManyRequests)
+                {
+                    var error = await ReadSmallBodyAsync(response, cancellationToken);
+                    var decision = GitHubRetryRules.Classify(response.StatusCode, response.Headers, error, attempt: 0, cooldown.Time.GetUtcNow());
+                    if (decision.Kind == RetryKind.RateLimited)
+                    {
+                        var until = cooldown.HoldFor(credential, decision.Delay);
+                        Log.RateLimited(logger, (int)response.StatusCode, credential.Value, until);
+                        return UserInstallationsResult.RateLimitedUntil(until);
+                    }
+                }
+
+                // 401: bad or expired token. 403 that is not a rate limit: a token GitHub refuses for this
+                // endpoint (e.g. a personal access token instead of a user access token of this App).
+                if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
                 {
                     return UserInstallationsResult.Rejected;
                 }
@@ -131,8 +158,28 @@ internal sealed partial class GitHubUserClient(
         return new Uri(text.EndsWith('/') ? text : text + "/");
     }
 
-    private static bool RateLimited(HttpResponseMessage response) =>
-        response.Headers.TryGetValues("x-ratelimit-remaining", out var values) && values.FirstOrDefault() == "0";
+    // GitHub's error bodies are a message and a documentation URL; more than 16 KiB is not one.
+    private static async Task<string?> ReadSmallBodyAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        const int Limit = 16 * 1024;
+        try
+        {
+            await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+            var buffer = new byte[Limit];
+            var read = 0;
+            int n;
+            while (read < Limit && (n = await stream.ReadAsync(buffer.AsMemory(read), cancellationToken)) > 0)
+            {
+                read += n;
+            }
+
+            return System.Text.Encoding.UTF8.GetString(buffer, 0, read);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException)
+        {
+            return null;
+        }
+    }
 
     // Link: <https://api.github.com/user/installations?per_page=100&page=2>; rel="next", <...>; rel="last"
     // The next URL is followed only on the configured API host, so the user's token is never sent elsewhere.
@@ -182,5 +229,11 @@ internal sealed partial class GitHubUserClient(
 
         [LoggerMessage(4, LogLevel.Warning, "GitHub /user/installations has more than {MaxPages} pages; using the first pages only")]
         public static partial void TooManyPages(ILogger logger, int maxPages);
+
+        [LoggerMessage(5, LogLevel.Warning, "GitHub /user/installations answered {StatusCode}: rate limited; {Credential} is not used before {Until:O}")]
+        public static partial void RateLimited(ILogger logger, int statusCode, string credential, DateTimeOffset until);
+
+        [LoggerMessage(6, LogLevel.Information, "GitHub /user/installations not asked: {Credential} is rate limited until {Until:O}")]
+        public static partial void HeldBack(ILogger logger, string credential, DateTimeOffset until);
     }
 }

@@ -221,6 +221,12 @@ internal static class SettingsEndpoints
                 context.Response.Headers.RetryAfter = Math.Ceiling(auth.RetryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
                 return Error("Too many failed authentication attempts; try again later.", StatusCodes.Status429TooManyRequests);
             case AccessFailure.GitHubUnavailable:
+                if (auth.RetryAfter > TimeSpan.Zero)
+                {
+                    // GitHub rate-limited the caller's token: it is not asked again before then.
+                    context.Response.Headers.RetryAfter = Math.Ceiling(auth.RetryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+                }
+
                 return Error("GitHub could not be reached to check the token; try again later.", StatusCodes.Status502BadGateway);
             default:
                 // RFC 6750 §3: a 401 names the scheme the client should use.

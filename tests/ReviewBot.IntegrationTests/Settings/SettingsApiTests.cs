@@ -108,6 +108,68 @@ public sealed class SettingsApiTests
         Assert.Equal(HttpStatusCode.BadGateway, (await host.GetAsync("/api/installations", AliceToken)).Status);
     }
 
+    // "Rate limits for the REST API": a user access token has its own primary limit (x-ratelimit-*)
+    // and secondary limits (403/429 naming them). GitHub asks clients to stop until the reset; the
+    // token is not sent again before then, and the caller learns when to come back.
+    [Fact]
+    public async Task A_rate_limited_user_token_is_502_with_Retry_After_and_GitHub_is_not_asked_again_before_the_reset()
+    {
+        await using var host = await SettingsHost.StartAsync(fakeTime: true);
+        var reset = host.Time!.GetUtcNow().AddSeconds(120).ToUnixTimeSeconds();
+        var limited = host.GitHubAnswers(
+            AliceToken,
+            """{"message":"API rate limit exceeded for user ID 1.","documentation_url":"https://docs.github.com/rest/overview/resources-in-the-rest-api#rate-limiting"}""",
+            status: 403,
+            headers: new Dictionary<string, string>
+            {
+                ["x-ratelimit-limit"] = "5000",
+                ["x-ratelimit-remaining"] = "0",
+                ["x-ratelimit-used"] = "5000",
+                ["x-ratelimit-reset"] = reset.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            });
+
+        var first = await host.GetAsync("/api/installations", AliceToken);
+        Assert.Equal(HttpStatusCode.BadGateway, first.Status);
+        Assert.InRange(first.Headers.RetryAfter?.Delta?.TotalSeconds ?? 0, 120, 122);
+
+        host.Time.Advance(TimeSpan.FromSeconds(60));
+        var held = await host.GetAsync("/api/installations/12/settings", AliceToken);
+        Assert.Equal(HttpStatusCode.BadGateway, held.Status);
+        Assert.InRange(held.Headers.RetryAfter?.Delta?.TotalSeconds ?? 0, 60, 62);
+        Assert.Equal(1, host.GitHubCalls);
+
+        // After the reset GitHub is asked again, and answers.
+        host.GitHub.DeleteMapping(limited);
+        host.GitHubLists(AliceToken, 12);
+        host.Time.Advance(TimeSpan.FromSeconds(62));
+        Assert.Equal(HttpStatusCode.OK, (await host.GetAsync("/api/installations", AliceToken)).Status);
+        Assert.Equal(2, host.GitHubCalls);
+    }
+
+    [Fact]
+    public async Task A_secondary_rate_limit_is_502_for_a_minute_not_401_and_any_other_403_is_401()
+    {
+        await using var host = await SettingsHost.StartAsync(fakeTime: true);
+        host.GitHubAnswers(
+            AliceToken,
+            """{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID 1234:5678.","documentation_url":"https://docs.github.com/free-pro-team@latest/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits","status":"403"}""",
+            status: 403);
+        host.GitHubAnswers(
+            MalloryToken,
+            """{"message":"Resource not accessible by integration","documentation_url":"https://docs.github.com/rest/apps/installations#list-app-installations-accessible-to-the-user-access-token","status":"403"}""",
+            status: 403);
+
+        var limited = await host.GetAsync("/api/installations", AliceToken);
+        Assert.Equal(HttpStatusCode.BadGateway, limited.Status);
+        Assert.InRange(limited.Headers.RetryAfter?.Delta?.TotalSeconds ?? 0, 60, 61);
+        Assert.Equal(HttpStatusCode.BadGateway, (await host.GetAsync("/api/installations", AliceToken)).Status);
+        Assert.Equal(1, host.GitHubCalls);
+
+        var refused = await host.GetAsync("/api/installations", MalloryToken);
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.Status);
+        Assert.Null(refused.Headers.RetryAfter);
+    }
+
     [Fact]
     public async Task Admin_token_creates_reads_and_replaces_settings_of_an_installation_never_seen_before()
     {

@@ -108,7 +108,8 @@ internal sealed class SettingsHost : IAsyncDisposable
     public void GitHubLists(string token, params long[] installationIds) =>
         GitHubAnswers(token, InstallationsJson(installationIds));
 
-    public void GitHubAnswers(string token, string body, int status = 200, IDictionary<string, string>? headers = null, string? page = null)
+    // Returns the mapping's id, for GitHub.DeleteMapping when a test changes GitHub's answer.
+    public Guid GitHubAnswers(string token, string body, int status = 200, IDictionary<string, string>? headers = null, string? page = null)
     {
         var request = Request.Create().WithPath(_userInstallationsPath).UsingGet()
             .WithHeader("Authorization", $"Bearer {token}", MatchBehaviour.AcceptOnMatch);
@@ -123,7 +124,9 @@ internal sealed class SettingsHost : IAsyncDisposable
             response = response.WithHeader(name, value);
         }
 
-        GitHub.Given(request).AtPriority(page is null ? 10 : 1).RespondWith(response);
+        var id = Guid.NewGuid();
+        GitHub.Given(request).WithGuid(id).AtPriority(page is null ? 10 : 1).RespondWith(response);
+        return id;
     }
 
     public static string InstallationsJson(params long[] ids) =>
