@@ -285,6 +285,16 @@ internal static partial class PageEndpoints
             return ErrorPage(context, antiforgery, StatusCodes.Status429TooManyRequests, "Too many attempts", "Too many failed sign-in checks from your network. Wait a minute and reload.");
         }
 
+        if (auth.RetryAfter > TimeSpan.Zero)
+        {
+            // GitHub rate-limited this user's token; ReviewBot will not ask with it before then.
+            var seconds = Math.Ceiling(auth.RetryAfter.TotalSeconds);
+            context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+            var minutes = Math.Max(1, (int)Math.Ceiling(seconds / 60));
+            return ErrorPage(context, antiforgery, StatusCodes.Status502BadGateway, "GitHub unavailable",
+                string.Create(CultureInfo.InvariantCulture, $"GitHub is limiting how often your access can be checked. Reload the page in {minutes} minute{(minutes == 1 ? "" : "s")}."));
+        }
+
         return ErrorPage(context, antiforgery, StatusCodes.Status502BadGateway, "GitHub unavailable", "GitHub could not be reached to check your access. Reload the page in a minute.");
     }
 

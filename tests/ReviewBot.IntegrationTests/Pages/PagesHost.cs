@@ -25,6 +25,7 @@ internal sealed class PagesHost : IAsyncDisposable
     // code → user access token; user access token → installations GitHub lists for it.
     private readonly ConcurrentDictionary<string, string> _tokensByCode = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long[]> _installationsByToken = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> _rateLimitResetByToken = new(StringComparer.Ordinal);
 
     private PagesHost(TestDatabase database, WireMockServer fake, ReviewBotProcess process)
     {
@@ -83,6 +84,12 @@ internal sealed class PagesHost : IAsyncDisposable
     // GitHub no longer accepts the user's token (revoked or expired): 401 Bad credentials.
     public void GitHubRevokes(string user) => _installationsByToken.TryRemove(TokenOf(user), out _);
 
+    // GitHub's primary rate limit for the user's token is used up until `seconds` from now.
+    public void GitHubRateLimits(string user, int seconds) =>
+        _rateLimitResetByToken[TokenOf(user)] = DateTimeOffset.UtcNow.AddSeconds(seconds).ToUnixTimeSeconds();
+
+    public int InstallationListings => Fake.LogEntries.Count(e => e.RequestMessage.Path == "/user/installations");
+
     public IEnumerable<string> TokenExchangeBodies =>
         Fake.LogEntries.Where(e => e.RequestMessage.Path == "/login/oauth/access_token").Select(e => e.RequestMessage.Body ?? "");
 
@@ -133,6 +140,16 @@ internal sealed class PagesHost : IAsyncDisposable
         Fake.Given(Request.Create().WithPath("/user/installations").UsingGet()).RespondWith(Response.Create().WithCallback(request =>
         {
             var token = request.Headers!.TryGetValue("Authorization", out var values) ? values.ToString().Replace("Bearer ", "", StringComparison.Ordinal) : "";
+            if (_rateLimitResetByToken.TryGetValue(token, out var reset))
+            {
+                // https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api#exceeding-the-rate-limit
+                var limited = FakeGitHub.Json(403, new JsonObject { ["message"] = "API rate limit exceeded for user ID 1.", ["documentation_url"] = "https://docs.github.com/rest/overview/resources-in-the-rest-api#rate-limiting" });
+                limited.AddHeader("x-ratelimit-limit", "5000");
+                limited.AddHeader("x-ratelimit-remaining", "0");
+                limited.AddHeader("x-ratelimit-reset", reset.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                return limited;
+            }
+
             if (!_installationsByToken.TryGetValue(token, out var ids))
             {
                 return FakeGitHub.Json(401, new JsonObject { ["message"] = "Bad credentials", ["documentation_url"] = "https://docs.github.com/rest", ["status"] = "401" });

@@ -162,6 +162,27 @@ public sealed partial class SettingsPageHttpTests
         Assert.Contains("Your session has expired", await client.GetStringAsync("/?notice=expired", ct), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_token_GitHub_rate_limits_gets_a_page_saying_when_to_come_back_and_GitHub_is_not_asked_again_meanwhile()
+    {
+        await using var host = await PagesHost.StartAsync();
+        host.GitHubLists("alice", 101);
+        host.GitHubRateLimits("alice", seconds: 150);
+        var ct = TestContext.Current.CancellationToken;
+        using var client = NewClient(host, out _);
+        await SignInAsync(client, ct);
+
+        using var page = await client.GetAsync("/installations/101", ct);
+        Assert.Equal(HttpStatusCode.BadGateway, page.StatusCode);
+        Assert.InRange(page.Headers.RetryAfter?.Delta?.TotalSeconds ?? 0, 140, 152);
+        Assert.Contains("Reload the page in 3 minutes.", await page.Content.ReadAsStringAsync(ct), StringComparison.Ordinal);
+
+        // The session stays (the token is fine, only limited), and GitHub is not asked again before the reset.
+        using var again = await client.GetAsync("/installations", ct);
+        Assert.Equal(HttpStatusCode.BadGateway, again.StatusCode);
+        Assert.Equal(1, host.InstallationListings);
+    }
+
     private static HttpClient NewClient(PagesHost host, out CookieContainer cookies)
     {
         cookies = new CookieContainer();
