@@ -137,3 +137,15 @@ CREATE TABLE IF NOT EXISTS credential_cooldowns (
 -- pending job per delivery once a backlog builds (an LLM outage, a burst), which is when intake
 -- matters most (bench/RESULTS.md, webhook intake, session 4: 660 instead of ~3,000 deliveries/s).
 CREATE INDEX IF NOT EXISTS review_jobs_pending_pull_request ON review_jobs (repo_id, pr_number) WHERE status = 'pending';
+
+-- step 4: queued check runs for jobs waiting for a slot
+-- A job that waits (its installation at REVIEW_CONCURRENCY_PER_INSTALLATION, the process at
+-- REVIEW_CONCURRENCY) gets its check run early, as `queued` (Jobs/CheckRunAnnouncer), so the pull
+-- request shows that ReviewBot has it. check_run_announced_at is set when an announcer takes the
+-- job: while the announcement is in flight (no check_run_id yet, less than 30 s old) no worker
+-- claims the job, so it never gets two check runs; after that, the worker looks the check run up by
+-- its external id before creating one, as for a retried job.
+ALTER TABLE review_jobs ADD COLUMN IF NOT EXISTS check_run_announced_at timestamptz;
+-- The announcer's candidates: waiting jobs nobody has announced.
+CREATE INDEX IF NOT EXISTS review_jobs_unannounced ON review_jobs (created_at, id)
+    WHERE status = 'pending' AND check_run_id IS NULL AND check_run_announced_at IS NULL;

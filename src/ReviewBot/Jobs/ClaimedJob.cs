@@ -16,7 +16,8 @@ internal sealed record ClaimedJob(
     int Attempts,
     int MaxAttempts,
     long? CheckRunId,
-    DateTimeOffset CreatedAt)
+    DateTimeOffset CreatedAt,
+    bool CheckRunAnnounced = false)
 {
     public bool IsLastAttempt => Attempts >= MaxAttempts;
 
@@ -26,6 +27,9 @@ internal sealed record ClaimedJob(
         ? $"<!-- reviewbot:sha={CommitSha} -->"
         : $"<!-- reviewbot:sha={CommitSha}:run={RunId} -->";
 }
+
+// A pending job waiting for a slot, taken to get its queued check run (CheckRunAnnouncer).
+internal sealed record WaitingJob(long Id, long InstallationId, string RepoFullName, string CommitSha);
 
 // What a job attempt came to. Errors are values: the runner maps each to a queue transition.
 internal abstract record JobOutcome

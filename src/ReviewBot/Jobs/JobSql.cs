@@ -47,7 +47,7 @@ internal static class JobSql
                 lease_expires_at = NULL, error_message = NULL, started_at = NULL, completed_at = NULL,
                 trigger = EXCLUDED.trigger, delivery_id = EXCLUDED.delivery_id, pr_title = EXCLUDED.pr_title,
                 -- Its old check run was concluded cancelled and stays so; the new attempt gets a new one.
-                check_run_id = NULL, updated_at = now()
+                check_run_id = NULL, check_run_announced_at = NULL, updated_at = now()
             WHERE review_jobs.status IN ('cancelled', 'superseded')
             RETURNING id
         ), superseded AS (
@@ -250,6 +250,9 @@ internal static class JobSql
             FROM picked p
             JOIN review_jobs j ON j.id = p.id
             WHERE j.status = 'pending'
+              -- Not while a queued check run is being created for it (CheckRunAnnouncer): wait for its id.
+              AND (j.check_run_id IS NOT NULL OR j.check_run_announced_at IS NULL
+                   OR j.check_run_announced_at <= now() - interval '30 seconds')
             FOR UPDATE OF j SKIP LOCKED
         ),
         ordered AS (
@@ -280,7 +283,7 @@ internal static class JobSql
         WHERE j.id = o.id AND j.status = 'pending'
         RETURNING j.id, j.installation_id, j.repo_id, j.repo_full_name, j.pr_number, j.pr_title, j.commit_sha,
                   j.base_branch, j.trigger, j.run_id, j.delivery_id, j.attempts, j.max_attempts, j.check_run_id, j.created_at,
-                  o.position
+                  o.position, j.check_run_announced_at IS NOT NULL
         """;
 
     // Renews every lease this process holds in one statement; a job missing from the result has been
@@ -392,6 +395,50 @@ internal static class JobSql
         """
         UPDATE review_jobs SET commit_sha = $3, updated_at = now()
         WHERE id = $1 AND lease_owner = $2 AND commit_sha = ''
+        """;
+
+    // Announcer, step 1: takes up to $2 jobs that have waited at least $1 ms without a check run and
+    // marks them announced, which keeps workers off them until step 2 (or for 30 s). Installations
+    // that are suspended or in a GitHub cooldown are passed over: the call would only wait.
+    public const string JobAnnounceTake =
+        """
+        UPDATE review_jobs j
+        SET check_run_announced_at = now(), updated_at = now()
+        FROM (
+            SELECT r.id
+            FROM review_jobs r
+            JOIN installations i ON i.id = r.installation_id
+            WHERE r.status = 'pending' AND r.check_run_id IS NULL AND r.check_run_announced_at IS NULL
+              AND r.commit_sha <> '' AND r.created_at <= now() - $1 * interval '1 millisecond'
+              AND i.suspended_at IS NULL AND (i.not_before IS NULL OR i.not_before <= now())
+            ORDER BY r.created_at, r.id
+            LIMIT $2
+            FOR UPDATE OF r SKIP LOCKED
+        ) c
+        WHERE j.id = c.id
+        RETURNING j.id, j.installation_id, j.repo_full_name, j.commit_sha
+        """;
+
+    // Announcer, step 2: the queued check run's id. Returns the job's status: when it is no longer
+    // pending (superseded or cancelled at intake meanwhile) the announcer concludes the check run.
+    // Also returns the check run the job had already when this one was not stored (a worker that took
+    // the job after the 30 s and created its own): the announcer then concludes its duplicate.
+    public const string JobAnnounceDone =
+        """
+        WITH done AS (
+            UPDATE review_jobs SET check_run_id = $2, updated_at = now()
+            WHERE id = $1 AND check_run_id IS NULL
+            RETURNING status
+        )
+        SELECT (SELECT status FROM done), (SELECT check_run_id FROM review_jobs WHERE id = $1)
+        """;
+
+    // Announcer gave up on these (GitHub failed or did not answer in time): workers may claim them at
+    // once, and still look their check run up by external id first (the mark stays).
+    public const string JobAnnounceGaveUp =
+        """
+        UPDATE review_jobs SET check_run_announced_at = now() - interval '31 seconds'
+        WHERE id = ANY($1) AND check_run_id IS NULL
         """;
 
     public const string JobSetCheckRun =

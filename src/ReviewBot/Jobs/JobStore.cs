@@ -42,7 +42,8 @@ internal sealed class JobStore(NpgsqlDataSource dataSource)
                 Attempts: reader.GetInt32(11),
                 MaxAttempts: reader.GetInt32(12),
                 CheckRunId: reader.IsDBNull(13) ? null : reader.GetInt64(13),
-                CreatedAt: reader.GetFieldValue<DateTimeOffset>(14))));
+                CreatedAt: reader.GetFieldValue<DateTimeOffset>(14),
+                CheckRunAnnounced: reader.GetBoolean(16))));
         }
 
         // Fairest first, for the dispatcher (RETURNING has no order of its own).
@@ -132,6 +133,41 @@ internal sealed class JobStore(NpgsqlDataSource dataSource)
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = job.Id });
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = worker.Owner });
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = sha });
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    // Jobs that have waited at least `waited` without a check run, marked as being announced.
+    public async Task<IReadOnlyList<WaitingJob>> TakeForAnnouncementAsync(TimeSpan waited, int max, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(JobSql.JobAnnounceTake);
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = (long)waited.TotalMilliseconds });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = max });
+        var jobs = new List<WaitingJob>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            jobs.Add(new WaitingJob(reader.GetInt64(0), reader.GetInt64(1), reader.GetString(2), reader.GetString(3)));
+        }
+
+        return jobs;
+    }
+
+    // Stores the queued check run's id. Stored: the job's status then. Not stored: the check run the
+    // job already had (null when the job is gone).
+    public async Task<(string? Status, long? Existing)> AnnouncedAsync(long jobId, long checkRunId, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(JobSql.JobAnnounceDone);
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = jobId });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = checkRunId });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return (reader.IsDBNull(0) ? null : reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetInt64(1));
+    }
+
+    public async Task AnnouncementGaveUpAsync(IReadOnlyList<long> jobIds, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(JobSql.JobAnnounceGaveUp);
+        command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. jobIds] });
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 

@@ -31,6 +31,7 @@ internal static class JobsExtensions
         services.AddBackgroundService<LeaseKeeper>();
         services.AddBackgroundService<JobMaintenance>();
         services.AddBackgroundService<JobDispatcher>();
+        services.AddBackgroundService<CheckRunAnnouncer>();
         return builder;
     }
 }

@@ -243,10 +243,11 @@ internal sealed partial class ReviewJobHandler(
             return update is JobOutcome.Retry retry ? (null, retry) : (existing, null);
         }
 
-        if (job.Attempts > 1)
+        if (job.Attempts > 1 || job.CheckRunAnnounced)
         {
-            // An earlier attempt may have created the check run and died before storing its id: find it
-            // by its external id (the job id) rather than leave it in progress and open a second one.
+            // An earlier attempt, or the announcer (a queued check run), may have created the check run
+            // and died before storing its id: find it by its external id (the job id) rather than leave
+            // it behind and open a second one.
             var listed = await github.ListCheckRunsForCommitAsync(job.InstallationId, job.RepoFullName, job.CommitSha, CheckRunName, cancellationToken);
             if (!listed.IsOk && listed.Outcome != GitHubOutcome.NotFound)
             {

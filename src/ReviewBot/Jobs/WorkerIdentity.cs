@@ -29,4 +29,10 @@ internal sealed record JobQueueTuning
     public TimeSpan PruneInterval { get; init; } = TimeSpan.FromHours(1);
     public int ClaimBatchSize { get; init; } = 64;
     public TimeSpan RetryBaseDelay { get; init; } = Backoff.Base;
+
+    // CheckRunAnnouncer: a job that has waited this long without a check run gets a queued one;
+    // looked for this often, this many at a time.
+    public TimeSpan AnnounceAfter { get; init; } = TimeSpan.FromSeconds(5);
+    public TimeSpan AnnounceInterval { get; init; } = TimeSpan.FromSeconds(2);
+    public int AnnounceBatchSize { get; init; } = 10;
 }

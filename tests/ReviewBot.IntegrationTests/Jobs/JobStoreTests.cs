@@ -47,6 +47,54 @@ public sealed class JobStoreTests
         Assert.Equal(0L, await db.ScalarAsync<long>("SELECT coalesce(sum(running), 0) FROM installations"));
     }
 
+    // CheckRunAnnouncer's two steps: a job taken for a queued check run is not claimed until its check
+    // run id is stored (or 30 s have passed), so it never gets two; a job that no longer waits when the
+    // id arrives says so, for the announcer to conclude that check run.
+    [Fact]
+    public async Task A_job_being_announced_is_not_claimed_until_its_queued_check_run_is_stored()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        var old = DateTimeOffset.UtcNow.AddSeconds(-10);
+        var waiting = await JobSeed.InsertAsync(db, installationId: 5, pr: 1, sha: "a1", createdAt: old);
+        var superseded = await JobSeed.InsertAsync(db, installationId: 6, pr: 2, sha: "b1", createdAt: old);
+        var fresh = await JobSeed.InsertAsync(db, installationId: 7, pr: 3, sha: "c1");
+        var store = new JobStore(db.DataSource);
+        var worker = new WorkerIdentity();
+
+        var taken = await store.TakeForAnnouncementAsync(TimeSpan.FromSeconds(5), 10, Ct);
+        Assert.Equal(new[] { waiting, superseded }, taken.Select(j => j.Id).Order());
+        Assert.Empty(await store.TakeForAnnouncementAsync(TimeSpan.FromSeconds(5), 10, Ct));
+
+        // Only the job that was not taken can be claimed while the announcements are in flight.
+        Assert.Equal(new[] { fresh }, (await store.ClaimAsync(10, 10, worker, 60, Ct)).Select(j => j.Id));
+
+        await db.ExecuteAsync("UPDATE review_jobs SET status = 'superseded' WHERE id = $1", superseded);
+        Assert.Equal(("pending", (long?)null), await store.AnnouncedAsync(waiting, 9001, Ct));
+        Assert.Equal(("superseded", (long?)null), await store.AnnouncedAsync(superseded, 9002, Ct));
+        // A second store for the same job keeps the first check run and names it.
+        Assert.Equal(((string?)null, (long?)9001), await store.AnnouncedAsync(waiting, 9003, Ct));
+
+        var claimed = Assert.Single(await store.ClaimAsync(10, 10, worker, 60, Ct));
+        Assert.Equal((waiting, 9001L, true), (claimed.Id, claimed.CheckRunId!.Value, claimed.CheckRunAnnounced));
+
+        // A marked job whose check run never arrived is claimable again after 30 s, still marked, so the
+        // worker looks its check run up by external id before creating one.
+        var lost = await JobSeed.InsertAsync(db, installationId: 8, pr: 4, sha: "d1", createdAt: old);
+        Assert.Equal(lost, Assert.Single(await store.TakeForAnnouncementAsync(TimeSpan.FromSeconds(5), 10, Ct)).Id);
+        Assert.Empty(await store.ClaimAsync(10, 10, worker, 60, Ct));
+        await db.ExecuteAsync("UPDATE review_jobs SET check_run_announced_at = now() - interval '31 seconds' WHERE id = $1", lost);
+        var retaken = Assert.Single(await store.ClaimAsync(10, 10, worker, 60, Ct));
+        Assert.Equal((lost, (long?)null, true), (retaken.Id, retaken.CheckRunId, retaken.CheckRunAnnounced));
+
+        // One the announcer gave up on (GitHub failing) is claimable at once, and still marked.
+        var failed = await JobSeed.InsertAsync(db, installationId: 9, pr: 5, sha: "e1", createdAt: old);
+        Assert.Equal(failed, Assert.Single(await store.TakeForAnnouncementAsync(TimeSpan.FromSeconds(5), 10, Ct)).Id);
+        await store.AnnouncementGaveUpAsync([failed], Ct);
+        var taken2 = Assert.Single(await store.ClaimAsync(10, 10, worker, 60, Ct));
+        Assert.Equal((failed, true), (taken2.Id, taken2.CheckRunAnnounced));
+        Assert.Empty(await store.TakeForAnnouncementAsync(TimeSpan.FromSeconds(5), 10, Ct));
+    }
+
     [Fact]
     public async Task Claim_holds_the_per_installation_limit_across_replicas()
     {

@@ -117,6 +117,95 @@ public sealed class ReviewFlowTests
         Assert.Equal("neutral", github.CheckRuns.Values.Single(c => c.HeadSha == ShaB).Last.Conclusion);
     }
 
+    // CONTRACT §4, "queued as early as practical": with REVIEW_CONCURRENCY_PER_INSTALLATION 1, a second
+    // pull request waits while the first is reviewed; it shows a queued ReviewBot check meanwhile, and
+    // that same check run (never a second one) goes in progress and completes when its turn comes.
+    [Fact]
+    public async Task A_job_waiting_for_a_slot_shows_a_queued_check_run_that_its_review_then_completes()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        using var github = new FakeGitHub();
+        using var openAi = new FakeOpenAi("src/cli.rs", 5) { Latency = TimeSpan.FromSeconds(3) };
+        github.AddPull(Repo, 2, ShaA, "diffs/modification-multiple-hunks.diff");
+        github.AddPull(Repo, 3, ShaB, "diffs/modification-multiple-hunks.diff");
+        await using var app = await TestApp.StartAsync(TestApp.Options(db.ConnectionString, o => o with
+        {
+            WorkersEnabled = true,
+            GitHubApiUrl = github.Url,
+            OpenAiBaseUrl = openAi.BaseUrl,
+            ReviewConcurrencyPerInstallation = 1,
+        }), b => b.Services.AddSingleton(new JobQueueTuning
+        {
+            HeartbeatInterval = TimeSpan.FromMilliseconds(200),
+            RetryBaseDelay = TimeSpan.FromMilliseconds(200),
+            AnnounceAfter = TimeSpan.FromMilliseconds(1000),
+            AnnounceInterval = TimeSpan.FromMilliseconds(100),
+        }));
+        await Webhooks.ConfigureInstallationAsync(app.Client, 1);
+
+        await Webhooks.SendAsync(app.Client, "pull_request", Webhooks.PullRequest("opened", 1, 2, ShaA));
+        await QueueTestApp.WaitUntilAsync(() => Task.FromResult(!openAi.Requests.IsEmpty), TimeSpan.FromSeconds(10), "the first review to reach the model");
+        await Webhooks.SendAsync(app.Client, "pull_request", Webhooks.PullRequest("opened", 1, 3, ShaB));
+
+        // While the first review still waits on the model, the second pull request shows a queued check.
+        await QueueTestApp.WaitUntilAsync(() => Task.FromResult(github.CheckRuns.Values.Any(c => c.HeadSha == ShaB)), TimeSpan.FromSeconds(10), "the queued check run");
+        var queued = github.CheckRuns.Values.Single(c => c.HeadSha == ShaB);
+        Assert.Equal("queued", queued.Updates.First().Status);
+        Assert.Equal("pending", await db.ScalarAsync<string>("SELECT status FROM review_jobs WHERE commit_sha = $1", ShaB));
+        Assert.Equal(queued.Id, await db.ScalarAsync<long>("SELECT check_run_id FROM review_jobs WHERE commit_sha = $1", ShaB));
+
+        openAi.Latency = TimeSpan.Zero;
+        await QueueTestApp.WaitForCompletedAsync(db, 2, TimeSpan.FromSeconds(30), "both reviews");
+        Assert.Equal(1, github.ReviewsFor(Repo, 3, ShaB));
+        var second = Assert.Single(github.CheckRuns.Values, c => c.HeadSha == ShaB);
+        Assert.Equal(queued.Id, second.Id);
+        Assert.Equal(["queued", "in_progress", "completed"], second.Updates.Select(u => u.Status).Distinct());
+        Assert.Equal("neutral", second.Last.Conclusion);
+
+        // The first one has one check run too, whether or not it was announced before a worker took it.
+        Assert.Equal("neutral", Assert.Single(github.CheckRuns.Values, c => c.HeadSha == ShaA).Last.Conclusion);
+    }
+
+    // The announcer created the queued check run and then died (or timed out) before storing its id:
+    // the worker that takes the job finds that check run by its external id and reports in it.
+    [Fact]
+    public async Task A_queued_check_run_whose_id_was_never_stored_is_found_and_reused_not_duplicated()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        using var github = new FakeGitHub();
+        using var openAi = new FakeOpenAi("src/cli.rs", 5);
+        github.AddPull(Repo, 2, ShaA, "diffs/modification-multiple-hunks.diff");
+        await using var app = await StartAsync(db, github, openAi);
+        await Webhooks.ConfigureInstallationAsync(app.Client, 1);
+
+        // Taken for an announcement a moment ago: no worker claims it yet.
+        var jobId = await db.ScalarAsync<long>(
+            """
+            INSERT INTO review_jobs (installation_id, repo_id, repo_full_name, pr_number, pr_title, commit_sha, base_branch, trigger, dedupe_key, check_run_announced_at)
+            VALUES (1, 1296269, $1, 2, 'Title', $2, 'main', 'opened', 'announced-1', now())
+            RETURNING id
+            """,
+            Repo, ShaA);
+        using (var http = new HttpClient())
+        using (var created = await http.PostAsync(
+            new Uri(github.Url, $"repos/{Repo}/check-runs"),
+            new StringContent($$"""{"name":"ReviewBot","head_sha":"{{ShaA}}","status":"queued","external_id":"{{jobId}}"}""", System.Text.Encoding.UTF8, "application/json"),
+            Ct))
+        {
+            created.EnsureSuccessStatusCode();
+        }
+
+        // The announcer's 30 s are over: the job is claimed and reviewed.
+        await db.ExecuteAsync("UPDATE review_jobs SET check_run_announced_at = now() - interval '31 seconds' WHERE id = $1", jobId);
+        await db.ExecuteAsync("NOTIFY review_jobs");
+        await QueueTestApp.WaitForCompletedAsync(db, 1, TimeSpan.FromSeconds(20), "review");
+
+        var checkRun = Assert.Single(github.CheckRuns.Values);
+        Assert.Equal(["queued", "in_progress", "completed"], checkRun.Updates.Select(u => u.Status).Distinct());
+        Assert.Equal(checkRun.Id, await db.ScalarAsync<long>("SELECT check_run_id FROM review_jobs WHERE id = $1", jobId));
+        Assert.Equal(1, github.ReviewsFor(Repo, 2, ShaA));
+    }
+
     [Fact]
     public async Task Installation_without_settings_gets_a_skipped_check_run_saying_what_to_configure()
     {
