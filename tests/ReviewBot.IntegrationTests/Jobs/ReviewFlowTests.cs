@@ -125,7 +125,8 @@ public sealed class ReviewFlowTests
     {
         await using var db = await TestDatabase.CreateAsync();
         using var github = new FakeGitHub();
-        using var openAi = new FakeOpenAi("src/cli.rs", 5) { Latency = TimeSpan.FromSeconds(3) };
+        // Long enough that the second pull request is still waiting when the test looks, even on a loaded machine.
+        using var openAi = new FakeOpenAi("src/cli.rs", 5) { Latency = TimeSpan.FromSeconds(6) };
         github.AddPull(Repo, 2, ShaA, "diffs/modification-multiple-hunks.diff");
         github.AddPull(Repo, 3, ShaB, "diffs/modification-multiple-hunks.diff");
         await using var app = await TestApp.StartAsync(TestApp.Options(db.ConnectionString, o => o with
