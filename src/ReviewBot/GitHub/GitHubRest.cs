@@ -253,25 +253,31 @@ internal sealed partial class GitHubRest
     // limit without a time) or a 5xx's Retry-After: every call with this credential waits.
     private async Task HoldCredentialAsync(CredentialKey credential, HttpResponseMessage response)
     {
-        var code = (int)response.StatusCode;
-        if (code is not (403 or 429) && response.Headers.RetryAfter is null)
-        {
-            return;
-        }
-
-        var body = code is 403 or 429 ? await ReadBodyAsync(response, CancellationToken.None) : null;
-        var decision = GitHubRetryRules.Classify(response.StatusCode, response.Headers, body, 0, _time.GetUtcNow());
-        var wait = decision.Kind switch
-        {
-            RetryKind.RateLimited => decision.Delay,
-            RetryKind.Transient => GitHubRetryRules.RetryAfter(response.Headers, _time.GetUtcNow()),
-            _ => null,
-        };
-
-        if (wait is { } delay && delay > TimeSpan.Zero)
+        if (await CredentialWaitAsync(response, _time.GetUtcNow()) is { } delay && delay > TimeSpan.Zero)
         {
             _cooldown.HoldFor(credential, delay);
         }
+    }
+
+    // How long GitHub's answer says the credential that got it must wait, or null when it says nothing
+    // of the kind (success, a 403 that is a permission problem, a 5xx without Retry-After). Shared with
+    // the user-token client (GitHubUserClient), whose tokens follow the same rules.
+    internal static async Task<TimeSpan?> CredentialWaitAsync(HttpResponseMessage response, DateTimeOffset now)
+    {
+        var code = (int)response.StatusCode;
+        if (code is not (403 or 429) && response.Headers.RetryAfter is null)
+        {
+            return null;
+        }
+
+        var body = code is 403 or 429 ? await ReadBodyAsync(response, CancellationToken.None) : null;
+        var decision = GitHubRetryRules.Classify(response.StatusCode, response.Headers, body, 0, now);
+        return decision.Kind switch
+        {
+            RetryKind.RateLimited => decision.Delay,
+            RetryKind.Transient => GitHubRetryRules.RetryAfter(response.Headers, now),
+            _ => null,
+        };
     }
 
     private static async Task<string?> ReadBodyAsync(HttpResponseMessage response, CancellationToken cancellationToken)

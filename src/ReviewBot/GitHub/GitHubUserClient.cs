@@ -16,14 +16,14 @@ internal enum UserInstallationsOutcome
 
 internal sealed record UserInstallation(long Id, string AccountLogin, string AccountType, bool Suspended);
 
-// RetryAt: when GitHub rate-limited this token, the time it may be asked again.
-internal sealed record UserInstallationsResult(UserInstallationsOutcome Outcome, IReadOnlyList<UserInstallation> Installations, DateTimeOffset? RetryAt = null)
+// RetryAfter: when GitHub rate-limited this token, how long until it may be asked again.
+internal sealed record UserInstallationsResult(UserInstallationsOutcome Outcome, IReadOnlyList<UserInstallation> Installations, TimeSpan RetryAfter = default)
 {
     public static UserInstallationsResult Rejected { get; } = new(UserInstallationsOutcome.TokenRejected, []);
 
     public static UserInstallationsResult Unavailable { get; } = new(UserInstallationsOutcome.Unavailable, []);
 
-    public static UserInstallationsResult RateLimitedUntil(DateTimeOffset until) => new(UserInstallationsOutcome.Unavailable, [], until);
+    public static UserInstallationsResult RateLimited(TimeSpan retryAfter) => new(UserInstallationsOutcome.Unavailable, [], retryAfter);
 }
 
 // Calls GitHub with a *user* access token (never the App's or an installation's token): the settings
@@ -69,7 +69,7 @@ internal sealed partial class GitHubUserClient(
             if (cooldown.Until(credential) is { } held)
             {
                 Log.HeldBack(logger, credential.Value, held);
-                return UserInstallationsResult.RateLimitedUntil(held);
+                return UserInstallationsResult.RateLimited(cooldown.Remaining(held));
             }
 
             using var request = new HttpRequestMessage(HttpMethod.Get, next);
@@ -96,18 +96,13 @@ internal sealed partial class GitHubUserClient(
             {
                 metrics.GitHubRequests.WithLabels(Operation, ((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture)).Inc();
 
-                // 403 or 429 that GitHub's rules call a rate limit (Retry-After, an exhausted primary limit,
-                // a secondary limit named in the body): hold the token until then.
-                if (response.StatusCode is HttpStatusCode.Forbidden or HttpStatusCode.TooManyRequests)
+                // An answer GitHub's rules call a wait (Retry-After, an exhausted primary limit, a secondary
+                // limit named in the body): hold the token until then, as GitHubRest holds the App's.
+                if (!response.IsSuccessStatusCode && await GitHubRest.CredentialWaitAsync(response, cooldown.Time.GetUtcNow()) is { } wait)
                 {
-                    var error = await ReadSmallBodyAsync(response, cancellationToken);
-                    var decision = GitHubRetryRules.Classify(response.StatusCode, response.Headers, error, attempt: 0, cooldown.Time.GetUtcNow());
-                    if (decision.Kind == RetryKind.RateLimited)
-                    {
-                        var until = cooldown.HoldFor(credential, decision.Delay);
-                        Log.RateLimited(logger, (int)response.StatusCode, credential.Value, until);
-                        return UserInstallationsResult.RateLimitedUntil(until);
-                    }
+                    var until = cooldown.HoldFor(credential, wait);
+                    Log.RateLimited(logger, (int)response.StatusCode, credential.Value, until);
+                    return UserInstallationsResult.RateLimited(cooldown.Remaining(until));
                 }
 
                 // 401: bad or expired token. 403 that is not a rate limit: a token GitHub refuses for this
@@ -156,29 +151,6 @@ internal sealed partial class GitHubUserClient(
     {
         var text = configured.ToString();
         return new Uri(text.EndsWith('/') ? text : text + "/");
-    }
-
-    // GitHub's error bodies are a message and a documentation URL; more than 16 KiB is not one.
-    private static async Task<string?> ReadSmallBodyAsync(HttpResponseMessage response, CancellationToken cancellationToken)
-    {
-        const int Limit = 16 * 1024;
-        try
-        {
-            await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
-            var buffer = new byte[Limit];
-            var read = 0;
-            int n;
-            while (read < Limit && (n = await stream.ReadAsync(buffer.AsMemory(read), cancellationToken)) > 0)
-            {
-                read += n;
-            }
-
-            return System.Text.Encoding.UTF8.GetString(buffer, 0, read);
-        }
-        catch (Exception ex) when (ex is HttpRequestException or IOException)
-        {
-            return null;
-        }
     }
 
     // Link: <https://api.github.com/user/installations?per_page=100&page=2>; rel="next", <...>; rel="last"
@@ -230,7 +202,7 @@ internal sealed partial class GitHubUserClient(
         [LoggerMessage(4, LogLevel.Warning, "GitHub /user/installations has more than {MaxPages} pages; using the first pages only")]
         public static partial void TooManyPages(ILogger logger, int maxPages);
 
-        [LoggerMessage(5, LogLevel.Warning, "GitHub /user/installations answered {StatusCode}: rate limited; {Credential} is not used before {Until:O}")]
+        [LoggerMessage(5, LogLevel.Warning, "GitHub /user/installations answered {StatusCode} and asked to wait; {Credential} is not used before {Until:O}")]
         public static partial void RateLimited(ILogger logger, int statusCode, string credential, DateTimeOffset until);
 
         [LoggerMessage(6, LogLevel.Information, "GitHub /user/installations not asked: {Credential} is rate limited until {Until:O}")]

@@ -49,25 +49,17 @@ internal sealed partial class CheckRunAnnouncer(
         }
     }
 
-    // One pass; returns how many jobs got a queued check run.
-    internal async Task<int> AnnounceWaitingAsync(CancellationToken cancellationToken)
+    private async Task AnnounceWaitingAsync(CancellationToken cancellationToken)
     {
         var jobs = await store.TakeForAnnouncementAsync(tuning.AnnounceAfter, tuning.AnnounceBatchSize, cancellationToken);
-        var announced = 0;
         for (var i = 0; i < jobs.Count; i++)
         {
-            var result = await AnnounceAsync(jobs[i], cancellationToken);
-            if (result is null)
+            if (!await AnnounceAsync(jobs[i], cancellationToken))
             {
                 // GitHub is failing: stop asking this pass, and let workers take these jobs now instead
                 // of after the 30 s an announcement may take.
                 await store.AnnouncementGaveUpAsync([.. jobs.Skip(i).Select(j => j.Id)], cancellationToken);
                 break;
-            }
-
-            if (result.Value)
-            {
-                announced++;
             }
         }
 
@@ -76,12 +68,11 @@ internal sealed partial class CheckRunAnnouncer(
             // Marked jobs were kept from the claim meanwhile: they may be claimed now.
             signal.Wake();
         }
-
-        return announced;
     }
 
-    // True: announced. False: the job no longer waits (its check run was concluded). Null: GitHub failed.
-    private async Task<bool?> AnnounceAsync(WaitingJob job, CancellationToken cancellationToken)
+    // False when GitHub failed; true when the check run was created (and stored, or concluded because
+    // the job no longer waits).
+    private async Task<bool> AnnounceAsync(WaitingJob job, CancellationToken cancellationToken)
     {
         GitHubResult<CheckRun> created;
         using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
@@ -105,7 +96,7 @@ internal sealed partial class CheckRunAnnouncer(
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
                 Log.CreateFailed(logger, job.Id, "no answer within 10 s");
-                return null;
+                return false;
             }
         }
 
@@ -113,7 +104,7 @@ internal sealed partial class CheckRunAnnouncer(
         {
             // The worker creates the check run when it takes the job, as without an announcement.
             Log.CreateFailed(logger, job.Id, created.ToString());
-            return null;
+            return false;
         }
 
         var checkRunId = created.Value!.Id;
@@ -124,24 +115,24 @@ internal sealed partial class CheckRunAnnouncer(
             return true;
         }
 
-        if (existing == checkRunId)
+        if (status is null && existing == checkRunId)
         {
             return true;
         }
 
         // Superseded or cancelled at intake meanwhile, gone, or a worker made its own check run after
         // the 30 s: this one would otherwise stay queued forever.
-        var (title, summary) = status switch
+        var (conclusion, title, summary) = status switch
         {
-            "superseded" => ("Superseded by a newer commit", "A newer commit was pushed before this one was reviewed; that commit gets its own review."),
-            "cancelled" => ("Not reviewed", "The pull request was closed before the review ran."),
-            null when existing is not null => ("Replaced", "This commit's review reports in another ReviewBot check run."),
-            _ => ("Not reviewed", "This review is no longer queued."),
+            "superseded" => ("cancelled", "Superseded by a newer commit", "A newer commit was pushed before this one was reviewed; that commit gets its own review."),
+            "cancelled" => ("cancelled", "Not reviewed", "The pull request was closed before the review ran."),
+            null when existing is not null => ("neutral", "Replaced", "This commit's review reports in another ReviewBot check run."),
+            _ => ("cancelled", "Not reviewed", "This review is no longer queued."),
         };
         var concluded = await github.UpdateCheckRunAsync(job.InstallationId, job.RepoFullName, checkRunId, new UpdateCheckRunRequest
         {
             Status = "completed",
-            Conclusion = status is null && existing is not null ? "neutral" : "cancelled",
+            Conclusion = conclusion,
             CompletedAt = time.GetUtcNow(),
             Output = new CheckRunOutput { Title = title, Summary = summary },
         }, cancellationToken);
@@ -150,7 +141,7 @@ internal sealed partial class CheckRunAnnouncer(
             Log.ConcludeFailed(logger, job.Id, checkRunId, concluded.ToString());
         }
 
-        return false;
+        return true;
     }
 
     private static partial class Log

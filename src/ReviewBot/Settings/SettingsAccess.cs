@@ -42,12 +42,10 @@ internal sealed partial class SettingsAccess
     private readonly byte[]? _adminTokenHash;
     private readonly UserInstallationsCache _userInstallations;
     private readonly FailedAuthenticationLimiter _limiter;
-    private readonly TimeProvider _time;
     private readonly ILogger<SettingsAccess> _logger;
 
-    public SettingsAccess(ReviewBotOptions options, UserInstallationsCache userInstallations, FailedAuthenticationLimiter limiter, TimeProvider time, ILogger<SettingsAccess> logger)
+    public SettingsAccess(ReviewBotOptions options, UserInstallationsCache userInstallations, FailedAuthenticationLimiter limiter, ILogger<SettingsAccess> logger)
     {
-        _time = time;
         _adminTokenHash = options.AdminToken is { Length: > 0 } admin ? SHA256.HashData(Encoding.UTF8.GetBytes(admin)) : null;
         _userInstallations = userInstallations;
         _limiter = limiter;
@@ -92,14 +90,8 @@ internal sealed partial class SettingsAccess
         {
             UserInstallationsOutcome.Listed => new AccessResult(new GitHubUserCaller(listing.Installations), AccessFailure.None),
             UserInstallationsOutcome.TokenRejected => Fail(address, "token rejected by GitHub"),
-            _ => new AccessResult(null, AccessFailure.GitHubUnavailable, listing.RetryAt is { } retryAt ? Remaining(retryAt) : TimeSpan.Zero),
+            _ => new AccessResult(null, AccessFailure.GitHubUnavailable, listing.RetryAfter),
         };
-    }
-
-    private TimeSpan Remaining(DateTimeOffset until)
-    {
-        var remaining = until - _time.GetUtcNow();
-        return remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero;
     }
 
     private AccessResult Fail(System.Net.IPAddress? address, string reason)
