@@ -130,9 +130,11 @@ public sealed class IntakeBurstTests(WebhookAppFixture fixture) : IClassFixture<
         Assert.NotNull((await Enqueue(intake, "dropped-1", 46, 1)).JobId);
         Assert.InRange(intake.HeldConnections, 1, 4); // this one, and any other writer still within its idle second
 
-        // The server ends every session of the app's pool, the writer's held one among them.
+        // The server ends every session of the app's pool, the writer's held one among them. The
+        // test's own pool loses its idle sessions too: cleared, so that its next query does not meet one.
         await Db.ScalarAsync<long>(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'");
+        Db.DataSource.Clear();
 
         // The writer finds out on its next batch, takes a fresh connection and writes the batch
         // again: no delivery is refused for it.

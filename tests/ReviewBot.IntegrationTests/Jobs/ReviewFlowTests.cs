@@ -153,6 +153,11 @@ public sealed class ReviewFlowTests
         var queued = github.CheckRuns.Values.Single(c => c.HeadSha == ShaB);
         Assert.Equal("queued", queued.Updates.First().Status);
         Assert.Equal("pending", await db.ScalarAsync<string>("SELECT status FROM review_jobs WHERE commit_sha = $1", ShaB));
+        // GitHub answers the create before the announcer stores the id: wait for the store, not for GitHub.
+        await QueueTestApp.WaitUntilAsync(
+            async () => await db.ScalarAsync<long>("SELECT count(*) FROM review_jobs WHERE commit_sha = $1 AND check_run_id IS NOT NULL", ShaB) == 1,
+            TimeSpan.FromSeconds(10),
+            "the queued check run's id to be stored");
         Assert.Equal(queued.Id, await db.ScalarAsync<long>("SELECT check_run_id FROM review_jobs WHERE commit_sha = $1", ShaB));
 
         openAi.Latency = TimeSpan.Zero;
