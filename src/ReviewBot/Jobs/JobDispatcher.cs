@@ -11,6 +11,7 @@ namespace ReviewBot.Jobs;
 internal sealed partial class JobDispatcher(
     JobStore store,
     JobRunner runner,
+    RunningJobs runningJobs,
     JobSignal signal,
     JobPresence presence,
     WorkerIdentity worker,
@@ -87,6 +88,7 @@ internal sealed partial class JobDispatcher(
             var jobs = await store.ClaimAsync(wanted, options.ReviewConcurrencyPerInstallation, worker, options.JobLeaseSeconds, stoppingToken);
             foreach (var job in jobs)
             {
+                runningJobs.Hold(job.Id);
                 Interlocked.Increment(ref _active);
                 Route(job);
             }
@@ -173,6 +175,7 @@ internal sealed partial class JobDispatcher(
         }
         finally
         {
+            runningJobs.Unhold(job.Id);
             slots.Release();
             FreeSlot();
 

@@ -86,12 +86,13 @@ internal sealed partial class JobRunner(
                 await ApplyOnceAsync(job, outcome, elapsed, handBack);
                 return;
             }
-            catch (Exception ex) when (ex is NpgsqlException or TimeoutException && attempt < 5)
+            // OperationCanceledException: ApplyOnceAsync's own 15 s limit, i.e. a database that does not answer.
+            catch (Exception ex) when (ex is NpgsqlException or TimeoutException or OperationCanceledException && attempt < 5)
             {
                 Log.TransitionRetry(logger, ex.GetType().Name, attempt);
                 await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt * attempt));
             }
-            catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+            catch (Exception ex) when (ex is NpgsqlException or TimeoutException or OperationCanceledException)
             {
                 Log.TransitionLost(logger, ex);
                 return;

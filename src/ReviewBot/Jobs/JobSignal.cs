@@ -40,13 +40,27 @@ internal sealed class JobSignal
     }
 }
 
-// The jobs this process is running, each with the token that stops it when its lease is lost.
+// The jobs this process is running, each with the token that stops it when its lease is lost; and
+// the jobs it holds: claimed, not yet given back or concluded in PostgreSQL (waiting for a slot in
+// their installation's lane, running, or having their outcome written). Only held jobs have their
+// lease renewed: a job whose outcome could not be written (the database stayed away, the write timed
+// out) is no longer held, so its lease runs out and another worker recovers it, instead of the
+// heartbeat keeping a row this process has given up on "processing" for as long as it lives.
 internal sealed class RunningJobs
 {
     private readonly ConcurrentDictionary<long, (long Stamp, CancellationTokenSource LeaseLost)> _jobs = new();
+    private readonly ConcurrentDictionary<long, byte> _held = new();
     private long _stamp;
 
     public int Count => _jobs.Count;
+
+    public bool AnyHeld => !_held.IsEmpty;
+
+    public long[] Held => [.. _held.Keys];
+
+    public void Hold(long jobId) => _held[jobId] = 0;
+
+    public void Unhold(long jobId) => _held.TryRemove(jobId, out _);
 
     public long CurrentStamp => Interlocked.Read(ref _stamp);
 

@@ -286,13 +286,15 @@ internal static class JobSql
                   o.position, j.check_run_announced_at IS NOT NULL
         """;
 
-    // Renews every lease this process holds in one statement; a job missing from the result has been
-    // taken from us (lease expired and recovered elsewhere) and must stop at once.
+    // Renews the leases of the jobs this process still holds ($3: claimed and not yet concluded, see
+    // RunningJobs) in one statement; a job missing from the result has been taken from us (lease
+    // expired and recovered elsewhere) and must stop at once. Rows of ours that are not held (an
+    // outcome that could not be written) are left to expire and be recovered.
     public const string JobHeartbeat =
         """
         UPDATE review_jobs
         SET heartbeat_at = now(), lease_expires_at = now() + $2 * interval '1 second'
-        WHERE lease_owner = $1 AND status = 'processing'
+        WHERE lease_owner = $1 AND status = 'processing' AND id = ANY($3)
         RETURNING id
         """;
 

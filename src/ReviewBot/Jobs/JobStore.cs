@@ -51,11 +51,12 @@ internal sealed class JobStore(NpgsqlDataSource dataSource)
         return [.. claimed.Select(c => c.Job)];
     }
 
-    public async Task<HashSet<long>> HeartbeatAsync(WorkerIdentity worker, int leaseSeconds, CancellationToken cancellationToken)
+    public async Task<HashSet<long>> HeartbeatAsync(WorkerIdentity worker, long[] held, int leaseSeconds, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(JobSql.JobHeartbeat);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = worker.Owner });
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = leaseSeconds });
+        command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = held });
         var owned = new HashSet<long>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))

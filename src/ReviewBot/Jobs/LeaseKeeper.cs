@@ -35,10 +35,10 @@ internal sealed partial class LeaseKeeper(
     {
         try
         {
-            if (running.Count > 0)
+            if (running.AnyHeld)
             {
                 var stamp = running.CurrentStamp;
-                var owned = await store.HeartbeatAsync(worker, options.JobLeaseSeconds, cancellationToken);
+                var owned = await store.HeartbeatAsync(worker, running.Held, options.JobLeaseSeconds, cancellationToken);
                 foreach (var lost in running.CancelLost(owned, stamp))
                 {
                     Log.LeaseLost(logger, lost);

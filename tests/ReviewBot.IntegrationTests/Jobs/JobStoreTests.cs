@@ -277,11 +277,40 @@ public sealed class JobStoreTests
         await JobSeed.InsertAsync(db, installationId: 12, pr: 1, sha: "blip");
         var store = new JobStore(db.DataSource);
         var worker = new WorkerIdentity();
-        Assert.Single(await store.ClaimAsync(1, 1, worker, 60, Ct));
+        var claimed = Assert.Single(await store.ClaimAsync(1, 1, worker, 60, Ct));
 
         // No lock held (its lock connection blipped) but heartbeats are fresh: still ours.
-        await store.HeartbeatAsync(worker, 60, Ct);
+        await store.HeartbeatAsync(worker, [claimed.Id], 60, Ct);
         Assert.Empty(await store.RecoverOrphansAsync(TimeSpan.FromSeconds(5), Ct));
+    }
+
+    // A worker whose outcome write was lost (the database stayed away past the runner's retries) goes
+    // on running other jobs, so it keeps heartbeating; the job it gave up on must not be renewed with
+    // them, or it stays "processing" (and holds its installation's slot) for as long as the worker lives.
+    [Fact]
+    public async Task The_heartbeat_renews_only_the_jobs_the_worker_still_holds()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await JobSeed.InsertAsync(db, installationId: 14, pr: 1, sha: "given-up");
+        await JobSeed.InsertAsync(db, installationId: 15, pr: 1, sha: "running");
+        var store = new JobStore(db.DataSource);
+        var worker = new WorkerIdentity();
+        await using var workerLock = await HoldLockAsync(db, worker);
+        var claimed = await store.ClaimAsync(2, 1, worker, 2, Ct);
+        Assert.Equal(2, claimed.Count);
+        var givenUp = claimed.Single(j => j.InstallationId == 14);
+        var running = claimed.Single(j => j.InstallationId == 15);
+
+        for (var beat = 0; beat < 4; beat++)
+        {
+            Assert.Equal([running.Id], await store.HeartbeatAsync(worker, [running.Id], 2, Ct));
+            await Task.Delay(TimeSpan.FromSeconds(1), Ct);
+        }
+
+        // Its lease ran out although its owner is alive and heartbeating: recovered, and claimable again.
+        Assert.Equal([givenUp.Id], await store.RecoverOrphansAsync(TimeSpan.FromSeconds(30), Ct));
+        Assert.Equal("processing", await db.ScalarAsync<string>("SELECT status FROM review_jobs WHERE id = $1", running.Id));
+        Assert.Equal(0, await db.ScalarAsync<int>("SELECT running FROM installations WHERE id = 14"));
     }
 
     [Fact]
@@ -302,7 +331,7 @@ public sealed class JobStoreTests
         Assert.Equal(2, again.Attempts);
 
         Assert.False(await store.CompleteAsync(job, first, "completed", "success", null, null, 0, 0, 0, 0, Ct));
-        Assert.Empty(await store.HeartbeatAsync(first, 60, Ct));
+        Assert.Empty(await store.HeartbeatAsync(first, [job.Id], 60, Ct));
         Assert.True(await store.CompleteAsync(again, second, "completed", "success", null, null, 0, 0, 0, 0, Ct));
     }
 
