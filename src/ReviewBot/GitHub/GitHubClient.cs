@@ -1,3 +1,4 @@
+using System.Text;
 using System.Globalization;
 using System.Net.Http.Headers;
 using ReviewBot.Upstream;
@@ -13,9 +14,11 @@ internal sealed class GitHubClient(GitHubRest rest, InstallationTokenCache token
     public const int MaxPullRequestFiles = 3000;
     private const int MaxReviewPages = 100;
 
-    // "Create a check run": title, summary and text each take at most 65535 characters.
-    public const int MaxCheckRunOutputLength = 65535;
-    private const string TruncatedNote = "\n\n… (truncated to GitHub's 65,535-character limit)";
+    // "Create a check run": summary and text take at most 65535 characters, says the reference; GitHub
+    // in fact counts UTF-8 bytes ("summary exceeds a maximum bytesize of 65535", github/docs#35252), so
+    // a summary of non-ASCII paths within the character limit still got a 422. Title: 255 characters.
+    public const int MaxCheckRunOutputBytes = 65535;
+    private const string TruncatedNote = "\n\n… (truncated to fit GitHub's 65,535-byte limit)";
 
     // "Get a pull request": GET /repos/{owner}/{repo}/pulls/{pull_number}.
     public Task<GitHubResult<PullRequest>> GetPullRequestAsync(long installationId, string repo, int pullNumber, CancellationToken cancellationToken) =>
@@ -113,28 +116,57 @@ internal sealed class GitHubClient(GitHubRest rest, InstallationTokenCache token
 
     public static CheckRunOutput? Truncate(CheckRunOutput? output) => output is null ? null : output with
     {
-        Title = Truncate(output.Title, 255)!,
-        Summary = Truncate(output.Summary, MaxCheckRunOutputLength)!,
-        Text = Truncate(output.Text, MaxCheckRunOutputLength),
+        Title = TruncateCharacters(output.Title, 255),
+        Summary = TruncateUtf8(output.Summary, MaxCheckRunOutputBytes)!,
+        Text = TruncateUtf8(output.Text, MaxCheckRunOutputBytes),
     };
 
-    private static string? Truncate(string? text, int limit)
+    private static string TruncateCharacters(string text, int limit)
     {
-        if (text is null || text.Length <= limit)
+        if (text.Length <= limit)
         {
             return text;
         }
 
-        var note = limit > TruncatedNote.Length * 2 ? TruncatedNote : "";
-        var cut = limit - note.Length;
+        var cut = char.IsHighSurrogate(text[limit - 1]) ? limit - 1 : limit;
+        return text[..cut];
+    }
 
-        // Never split a surrogate pair: GitHub counts characters, and half a pair is invalid UTF-16.
-        if (cut > 0 && char.IsHighSurrogate(text[cut - 1]))
+    // The longest prefix that, with the note, fits in maxBytes of UTF-8; never half a surrogate pair.
+    internal static string? TruncateUtf8(string? text, int maxBytes)
+    {
+        if (text is null || text.Length * 3 <= maxBytes || Encoding.UTF8.GetByteCount(text) <= maxBytes)
         {
-            cut--;
+            return text;
         }
 
-        return text[..cut] + note;
+        var budget = maxBytes - Encoding.UTF8.GetByteCount(TruncatedNote);
+        var bytes = 0;
+        var cut = 0;
+        while (cut < text.Length)
+        {
+            int chars = 1, size;
+            var c = text[cut];
+            if (char.IsHighSurrogate(c) && cut + 1 < text.Length && char.IsLowSurrogate(text[cut + 1]))
+            {
+                (chars, size) = (2, 4);
+            }
+            else
+            {
+                // A lone surrogate is written as U+FFFD: three bytes, like the rest above U+07FF.
+                size = c < 0x80 ? 1 : c < 0x800 ? 2 : 3;
+            }
+
+            if (bytes + size > budget)
+            {
+                break;
+            }
+
+            bytes += size;
+            cut += chars;
+        }
+
+        return text[..cut] + TruncatedNote;
     }
 
     private Task<GitHubResult<T>> SendAsync<T>(

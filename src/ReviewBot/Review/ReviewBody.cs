@@ -91,7 +91,9 @@ internal static class ReviewBody
         if (skipped.Count > 0)
         {
             text.Append(CultureInfo.InvariantCulture, $"**Not reviewed** ({skipped.Count} file(s)):\n\n");
-            AppendSkipped(text, skipped, limit - text.Length - 200);
+            // The check run's limit is in UTF-8 bytes (GitHubClient.MaxCheckRunOutputBytes): so is this budget,
+            // so that non-ASCII paths end the list with "…and N more" instead of being cut mid-line.
+            AppendSkipped(text, skipped, limit - Encoding.UTF8.GetByteCount(text.ToString()) - 200, Encoding.UTF8.GetByteCount);
         }
 
         return Truncate(text.ToString().TrimEnd(), limit);
@@ -99,18 +101,20 @@ internal static class ReviewBody
 
     public static string Truncate(string text, int limit) => text.Length <= limit ? text : text[..(limit - 1)] + "…";
 
-    private static void AppendSkipped(StringBuilder text, IReadOnlyList<SkippedFile> skipped, int budget)
+    private static void AppendSkipped(StringBuilder text, IReadOnlyList<SkippedFile> skipped, int budget, Func<string, int>? measure = null)
     {
-        var start = text.Length;
+        var used = 0;
         for (var i = 0; i < skipped.Count; i++)
         {
             var line = $"- {Code(skipped[i].Path)}: {skipped[i].Reason.ToWireName()} ({skipped[i].Detail})\n";
-            if (text.Length - start + line.Length > budget)
+            var size = measure?.Invoke(line) ?? line.Length;
+            if (used + size > budget)
             {
                 text.Append(CultureInfo.InvariantCulture, $"- …and {skipped.Count - i} more\n");
                 return;
             }
 
+            used += size;
             text.Append(line);
         }
     }

@@ -67,7 +67,25 @@ public sealed class GitHubRequestSchemaTests
         };
         var json = JsonSerializer.Serialize(update, GitHubJsonContext.Default.UpdateCheckRunRequest);
         await AssertValidAsync("checks/update", json);
-        Assert.Equal(GitHubClient.MaxCheckRunOutputLength, update.Output!.Summary.Length);
+        Assert.Equal(GitHubClient.MaxCheckRunOutputBytes, System.Text.Encoding.UTF8.GetByteCount(update.Output!.Summary));
+    }
+
+    // GitHub counts the summary's UTF-8 bytes, not its characters (github/docs#35252): a summary of
+    // non-ASCII file names under 65,535 characters was refused with 422 "exceeds a maximum bytesize".
+    [Theory]
+    [InlineData("- `docs/指南/安装.md`: ignored\n", 2_200)]
+    [InlineData("a", 70_000)]
+    [InlineData("😀", 20_000)]
+    [InlineData("é", 40_000)]
+    public void Truncate_fits_GitHubs_byte_limit_whatever_the_script(string piece, int repeat)
+    {
+        var summary = string.Concat(Enumerable.Repeat(piece, repeat));
+        var cut = GitHubClient.Truncate(new CheckRunOutput { Title = "t", Summary = summary })!.Summary;
+
+        var bytes = System.Text.Encoding.UTF8.GetByteCount(cut);
+        Assert.InRange(bytes, GitHubClient.MaxCheckRunOutputBytes - 4, GitHubClient.MaxCheckRunOutputBytes);
+        Assert.StartsWith(cut[..100], summary, StringComparison.Ordinal);
+        Assert.EndsWith("(truncated to fit GitHub's 65,535-byte limit)", cut, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -78,7 +96,7 @@ public sealed class GitHubRequestSchemaTests
 
         var emoji = string.Concat(Enumerable.Repeat("😀", 40_000));
         var cut = GitHubClient.Truncate(new CheckRunOutput { Title = "t", Summary = emoji })!.Summary;
-        Assert.True(cut.Length <= GitHubClient.MaxCheckRunOutputLength);
+        Assert.True(System.Text.Encoding.UTF8.GetByteCount(cut) <= GitHubClient.MaxCheckRunOutputBytes);
         Assert.True(System.Text.Unicode.Utf8.FromUtf16(cut, new byte[cut.Length * 3], out _, out _, replaceInvalidSequences: false) == System.Buffers.OperationStatus.Done);
         Assert.Contains("truncated", cut, StringComparison.Ordinal);
     }
