@@ -54,6 +54,12 @@ internal sealed partial class CheckRunAnnouncer(
         var jobs = await store.TakeForAnnouncementAsync(tuning.AnnounceAfter, tuning.AnnounceBatchSize, cancellationToken);
         for (var i = 0; i < jobs.Count; i++)
         {
+            // The pass's earlier creates took time: this job's 30 s restart now, or a worker has it.
+            if (i > 0 && !await store.RenewAnnouncementAsync(jobs[i].Id, cancellationToken))
+            {
+                continue;
+            }
+
             if (!await AnnounceAsync(jobs[i], cancellationToken))
             {
                 // GitHub is failing: stop asking this pass, and let workers take these jobs now instead

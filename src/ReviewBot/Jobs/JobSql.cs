@@ -421,6 +421,16 @@ internal static class JobSql
         RETURNING j.id, j.installation_id, j.repo_full_name, j.commit_sha
         """;
 
+    // Announcer, before each create: the 30 s during which workers leave a marked job alone start
+    // again for this job, since the jobs of one pass are created one after another (each up to 10 s).
+    // No row: a worker has taken the job meanwhile (or it is no longer waiting), so no check run now.
+    public const string JobAnnounceRenew =
+        """
+        UPDATE review_jobs SET check_run_announced_at = now()
+        WHERE id = $1 AND status = 'pending' AND check_run_id IS NULL AND check_run_announced_at IS NOT NULL
+        RETURNING id
+        """;
+
     // Announcer, step 2: the queued check run's id. Returns the job's status: when it is no longer
     // pending (superseded or cancelled at intake meanwhile) the announcer concludes the check run.
     // Also returns the check run the job had already when this one was not stored (a worker that took

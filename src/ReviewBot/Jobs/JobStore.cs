@@ -165,6 +165,13 @@ internal sealed class JobStore(NpgsqlDataSource dataSource)
         return (reader.IsDBNull(0) ? null : reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetInt64(1));
     }
 
+    public async Task<bool> RenewAnnouncementAsync(long jobId, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(JobSql.JobAnnounceRenew);
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = jobId });
+        return await command.ExecuteScalarAsync(cancellationToken) is not null;
+    }
+
     public async Task AnnouncementGaveUpAsync(IReadOnlyList<long> jobIds, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(JobSql.JobAnnounceGaveUp);

@@ -95,6 +95,29 @@ public sealed class JobStoreTests
         Assert.Empty(await store.TakeForAnnouncementAsync(TimeSpan.FromSeconds(5), 10, Ct));
     }
 
+    // One announcement pass creates its jobs' check runs one after another, each up to 10 s: the 30 s a
+    // worker leaves a marked job alone count from that job's own turn, not from the pass's start, or a
+    // worker could take a later job of the batch and create a second check run beside the announcer's.
+    [Fact]
+    public async Task Each_announcement_renews_its_jobs_claim_exclusion_and_skips_jobs_taken_meanwhile()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        var old = DateTimeOffset.UtcNow.AddSeconds(-60);
+        var first = await JobSeed.InsertAsync(db, installationId: 20, pr: 1, sha: "f1", createdAt: old);
+        var later = await JobSeed.InsertAsync(db, installationId: 21, pr: 2, sha: "f2", createdAt: old);
+        var store = new JobStore(db.DataSource);
+        var worker = new WorkerIdentity();
+        Assert.Equal(2, (await store.TakeForAnnouncementAsync(TimeSpan.FromSeconds(5), 10, Ct)).Count);
+
+        // The pass's first create took long: both marks are 31 s old when the later job's turn comes.
+        await db.ExecuteAsync("UPDATE review_jobs SET check_run_announced_at = now() - interval '31 seconds'");
+        Assert.True(await store.RenewAnnouncementAsync(later, Ct));
+        Assert.Equal(first, Assert.Single(await store.ClaimAsync(10, 10, worker, 60, Ct)).Id);
+
+        // A job a worker took meanwhile is not announced at all.
+        Assert.False(await store.RenewAnnouncementAsync(first, Ct));
+    }
+
     [Fact]
     public async Task Claim_holds_the_per_installation_limit_across_replicas()
     {
