@@ -56,6 +56,9 @@ internal static class JobSql
                 error_message = 'Superseded by a newer commit ' || left($9, 7)
             WHERE repo_id = $5 AND pr_number = $7 AND status = 'pending'
               AND $9 <> '' AND commit_sha <> '' AND commit_sha <> $9
+              -- Only a push supersedes: a re-run or an @reviewbot command ($12, their delivery) for an
+              -- older commit is not a newer commit, and must not cancel the head's own review.
+              AND $12 IS NULL
               -- A job waiting for a retry already has a check run on GitHub: the runner claims it and
               -- completes that check run as cancelled, which this statement cannot do.
               AND check_run_id IS NULL
@@ -482,17 +485,6 @@ internal static class JobSql
         """
         UPDATE review_jobs SET started_at = coalesce(started_at, now()), updated_at = now()
         WHERE id = $1 AND lease_owner = $2
-        """;
-
-    // The newest job of the same pull request, when it is for another SHA: the running job is stale.
-    public const string JobFindNewerForPullRequest =
-        """
-        SELECT commit_sha
-        FROM review_jobs
-        WHERE repo_id = $1 AND pr_number = $2 AND id > $3 AND commit_sha <> $4
-          AND status IN ('pending', 'processing', 'completed')
-        ORDER BY id DESC
-        LIMIT 1
         """;
 
     // The last SHA of this pull request that got a review posted: the base of an incremental review.

@@ -223,16 +223,6 @@ internal sealed class JobStore(NpgsqlDataSource dataSource)
         return null;
     }
 
-    public async Task<string?> FindNewerShaAsync(ClaimedJob job, CancellationToken cancellationToken)
-    {
-        await using var command = dataSource.CreateCommand(JobSql.JobFindNewerForPullRequest);
-        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = job.RepoId });
-        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = job.PrNumber });
-        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = job.Id });
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = job.CommitSha });
-        return await command.ExecuteScalarAsync(cancellationToken) as string;
-    }
-
     public async Task<string?> LastReviewedShaAsync(ClaimedJob job, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(JobSql.JobLastReviewedSha);

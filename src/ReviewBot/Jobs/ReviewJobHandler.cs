@@ -91,24 +91,6 @@ internal sealed partial class ReviewJobHandler(
                 "Set llmProvider, model and apiKey in the ReviewBot settings, then re-run this check.", cancellationToken);
         }
 
-        if (await store.TryStartWithinBudgetAsync(job, worker, snapshot.ReviewsPerHour, cancellationToken) is { } wait)
-        {
-            var at = time.GetUtcNow() + wait;
-            var message = string.Create(CultureInfo.InvariantCulture,
-                $"This installation's budget of {snapshot.ReviewsPerHour} reviews per hour is used up; this review will run at about {at:HH:mm} UTC.");
-            var update = await UpdateCheckRunAsync(job, checkRunId, new UpdateCheckRunRequest
-            {
-                Status = "queued",
-                Output = new CheckRunOutput { Title = "Waiting for the hourly review budget", Summary = message },
-            }, cancellationToken);
-            return update ?? new JobOutcome.Deferred(at, message);
-        }
-
-        if (await SupersededAsync(job, checkRunId, cancellationToken) is { } superseded)
-        {
-            return superseded;
-        }
-
         var pr = await github.GetPullRequestAsync(job.InstallationId, job.RepoFullName, job.PrNumber, cancellationToken);
         if (!pr.IsOk)
         {
@@ -134,6 +116,22 @@ internal sealed partial class ReviewJobHandler(
             return await ConcludeAsync(job, checkRunId, "skipped", "Draft pull request",
                 "Drafts are not reviewed (reviewDrafts is off in the ReviewBot settings). The review runs when the pull request is marked ready for review.", cancellationToken);
         }
+
+        // The hourly budget is spent only on reviews that will run: a closed, superseded or draft pull
+        // request is concluded above without taking one of its slots.
+        if (await store.TryStartWithinBudgetAsync(job, worker, snapshot.ReviewsPerHour, cancellationToken) is { } wait)
+        {
+            var at = time.GetUtcNow() + wait;
+            var message = string.Create(CultureInfo.InvariantCulture,
+                $"This installation's budget of {snapshot.ReviewsPerHour} reviews per hour is used up; this review will run at about {at:HH:mm} UTC.");
+            var update = await UpdateCheckRunAsync(job, checkRunId, new UpdateCheckRunRequest
+            {
+                Status = "queued",
+                Output = new CheckRunOutput { Title = "Waiting for the hourly review budget", Summary = message },
+            }, cancellationToken);
+            return update ?? new JobOutcome.Deferred(at, message);
+        }
+
 
         var files = await github.ListPullRequestFilesAsync(job.InstallationId, job.RepoFullName, job.PrNumber, cancellationToken);
         if (!files.IsOk)
@@ -307,15 +305,25 @@ internal sealed partial class ReviewJobHandler(
         Output = new CheckRunOutput { Title = title, Summary = summary },
     };
 
+    // After the model answered: a push while it worked makes this review stale. GitHub's head decides,
+    // not the jobs table: a job made pending again for an earlier commit (a force push back to it) or a
+    // re-run of an older commit would otherwise count as "newer" than the head's own review. When GitHub
+    // cannot say, the review is posted: it was current when it started.
     private async Task<JobOutcome?> SupersededAsync(ClaimedJob job, long checkRunId, CancellationToken cancellationToken)
     {
-        if (job.RunId is not null || await store.FindNewerShaAsync(job, cancellationToken) is not { } newer)
+        if (job.RunId is not null)
+        {
+            return null;
+        }
+
+        var pr = await github.GetPullRequestAsync(job.InstallationId, job.RepoFullName, job.PrNumber, cancellationToken);
+        if (!pr.IsOk || string.Equals(pr.Value!.Head.Sha, job.CommitSha, StringComparison.OrdinalIgnoreCase))
         {
             return null;
         }
 
         return await CancelAsync(job, checkRunId, "superseded", "Superseded by a newer commit",
-            $"A newer commit ({Short(newer)}) was pushed; it gets its own review.", cancellationToken);
+            $"The pull request's head moved to {Short(pr.Value.Head.Sha)} while this commit was being reviewed; that commit gets its own review.", cancellationToken);
     }
 
     // On synchronize after a completed review, only the commits since the reviewed SHA are shown to

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Net;
 using ReviewBot.IntegrationTests.Infrastructure;
 using ReviewBot.Jobs;
@@ -115,6 +116,61 @@ public sealed class ReviewFlowTests
         Assert.Equal(1, github.ReviewsFor(Repo, 2, ShaB));
         Assert.Equal("cancelled", github.CheckRuns.Values.Single(c => c.HeadSha == ShaA).Last.Conclusion);
         Assert.Equal("neutral", github.CheckRuns.Values.Single(c => c.HeadSha == ShaB).Last.Conclusion);
+    }
+
+    // A force push back to an earlier commit: that commit's job (superseded at intake when the later one
+    // was pushed) is made pending again under its old id, lower than the later commit's completed job.
+    // GitHub's head is that earlier commit again, so it is reviewed; comparing job ids called it stale.
+    [Fact]
+    public async Task A_pull_request_pushed_back_to_an_earlier_commit_gets_that_commit_reviewed()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        using var github = new FakeGitHub();
+        using var openAi = new FakeOpenAi("src/cli.rs", 5);
+        github.AddPull(Repo, 2, ShaA, "diffs/modification-multiple-hunks.diff");
+        await using var app = await StartAsync(db, github, openAi);
+        await Webhooks.ConfigureInstallationAsync(app.Client, 1);
+        await db.ExecuteAsync(
+            """
+            INSERT INTO review_jobs (installation_id, repo_id, repo_full_name, pr_number, pr_title, commit_sha, base_branch, trigger, dedupe_key, status, conclusion, completed_at)
+            VALUES (1, 186853002, $1, 2, 'Title', $2, 'main', 'opened', '186853002:2:' || $2, 'superseded', 'cancelled', now()),
+                   (1, 186853002, $1, 2, 'Title', $3, 'main', 'synchronize', '186853002:2:' || $3, 'completed', 'neutral', now())
+            """,
+            Repo, ShaA, ShaB);
+
+        using var accepted = await Webhooks.SendAsync(app.Client, "pull_request", Webhooks.PullRequest("synchronize", 1, 2, ShaA, before: ShaB));
+        Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+
+        await QueueTestApp.WaitUntilAsync(async () => await db.ScalarAsync<long>("SELECT count(*) FROM review_jobs WHERE commit_sha = $1 AND completed_at IS NOT NULL", ShaA) == 1, TimeSpan.FromSeconds(20), "the earlier commit's job");
+        Assert.Equal("completed", await db.ScalarAsync<string>("SELECT status FROM review_jobs WHERE commit_sha = $1", ShaA));
+        Assert.Equal(1, github.ReviewsFor(Repo, 2, ShaA));
+    }
+
+    // A re-run of ReviewBot's check on an older commit is not a newer commit: the head's pending review
+    // is not cancelled for it (and the re-run itself finds the head moved on).
+    [Fact]
+    public async Task A_re_run_on_an_older_commit_leaves_the_heads_pending_review_alone()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        using var github = new FakeGitHub();
+        using var openAi = new FakeOpenAi("src/cli.rs", 5);
+        github.AddPull(Repo, 2, ShaB, "diffs/modification-multiple-hunks.diff");
+        await using var app = await TestApp.StartAsync(TestApp.Options(db.ConnectionString, o => o with { WorkersEnabled = false, GitHubApiUrl = github.Url }));
+
+        using (var head = await Webhooks.SendAsync(app.Client, "pull_request", Webhooks.PullRequest("synchronize", 1, 2, ShaB, before: ShaA)))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, head.StatusCode);
+        }
+
+        var intake = app.Services.GetRequiredService<JobIntake>();
+        var rerun = await intake.EnqueueReviewAsync(
+            new DeliveryInfo("rerun-old", "check_run", "rerequested", 1),
+            new ReviewRequest(1, 186853002, Repo, 2, "", ShaA, "main", "rerequested", "rerun-old", DedupeKey.ForRun(186853002, 2, ShaA, "rerun-old")),
+            Ct);
+
+        Assert.NotNull(rerun.JobId);
+        Assert.Equal(0L, rerun.Superseded);
+        Assert.Equal("pending", await db.ScalarAsync<string>("SELECT status FROM review_jobs WHERE commit_sha = $1", ShaB));
     }
 
     // CONTRACT §4, "queued as early as practical": with REVIEW_CONCURRENCY_PER_INSTALLATION 1, a second
@@ -304,6 +360,29 @@ public sealed class ReviewFlowTests
         await db.ExecuteAsync("UPDATE review_jobs SET run_after = now() WHERE commit_sha = $1", ShaB);
         await db.ExecuteAsync("NOTIFY review_jobs");
         await QueueTestApp.WaitForCompletedAsync(db, 2, TimeSpan.FromSeconds(20), "second review");
+        Assert.Equal(1, github.ReviewsFor(Repo, 3, ShaB));
+    }
+
+    // The hourly budget is spent only on reviews that run: a draft (reviewDrafts off) is skipped
+    // without taking the hour's only slot from the next pull request.
+    [Fact]
+    public async Task A_skipped_draft_does_not_use_the_hourly_budget()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        using var github = new FakeGitHub();
+        using var openAi = new FakeOpenAi("src/cli.rs", 5);
+        github.AddPull(Repo, 2, ShaA, "diffs/modification-multiple-hunks.diff", draft: true);
+        github.AddPull(Repo, 3, ShaB, "diffs/modification-multiple-hunks.diff");
+        await using var app = await StartAsync(db, github, openAi);
+        await Webhooks.ConfigureInstallationAsync(app.Client, 1);
+        await db.ExecuteAsync("UPDATE installation_settings SET reviews_per_hour = 1 WHERE installation_id = 1");
+
+        await Webhooks.SendAsync(app.Client, "pull_request", Webhooks.PullRequest("opened", 1, 2, ShaA));
+        await QueueTestApp.WaitForCompletedAsync(db, 1, TimeSpan.FromSeconds(20), "the draft's job");
+        Assert.Equal("skipped", github.CheckRuns.Values.Single(c => c.HeadSha == ShaA).Last.Conclusion);
+
+        await Webhooks.SendAsync(app.Client, "pull_request", Webhooks.PullRequest("opened", 1, 3, ShaB));
+        await QueueTestApp.WaitForCompletedAsync(db, 2, TimeSpan.FromSeconds(20), "the next pull request's review");
         Assert.Equal(1, github.ReviewsFor(Repo, 3, ShaB));
     }
 
