@@ -267,14 +267,30 @@ internal sealed partial class ReviewEngine(ReviewEngineOptions options, ILogger<
             return null;
         }
 
-        try
+        // The three providers enforce the JSON shape; an OpenAI-compatible server (OPENAI_BASE_URL) may
+        // ignore response_format and wrap the object in a ```json fence or a sentence. The outermost
+        // braces are tried then, so that a well-formed review is not failed over its wrapping.
+        if (Deserialize(json) is { } review)
         {
-            var review = JsonSerializer.Deserialize(json, ReviewJsonContext.Default.ModelReview);
-            return review?.Summary is null || review.Comments is null ? null : review;
+            return review;
         }
-        catch (JsonException)
+
+        var start = json.IndexOf('{', StringComparison.Ordinal);
+        var end = json.LastIndexOf('}');
+        var wrapped = start >= 0 && end > start && (start > 0 || end < json.Length - 1);
+        return wrapped ? Deserialize(json[start..(end + 1)]) : null;
+
+        static ModelReview? Deserialize(string text)
         {
-            return null;
+            try
+            {
+                var review = JsonSerializer.Deserialize(text, ReviewJsonContext.Default.ModelReview);
+                return review?.Summary is null || review.Comments is null ? null : review;
+            }
+            catch (JsonException)
+            {
+                return null;
+            }
         }
     }
 

@@ -9,6 +9,20 @@ namespace ReviewBot.Tests.Review;
 
 public sealed partial class ReviewEngineTests
 {
+    // An OpenAI-compatible server that ignores response_format: a fenced or introduced object is still
+    // the review; plain text, or a fence around something that is not a review, is still no review.
+    [Theory]
+    [InlineData("```json\n{\"summary\":\"ok\",\"comments\":[]}\n```", true)]
+    [InlineData("Here is the review:\n{\"summary\":\"ok\",\"comments\":[]}", true)]
+    [InlineData("{\"summary\":\"ok\",\"comments\":[]}", true)]
+    [InlineData("Hello! How can I help you today?", false)]
+    [InlineData("```json\n{\"answer\":\"ok\"}\n```", false)]
+    [InlineData("```json\n{\"summary\":\"ok\",\"comments\":[\n```", false)]
+    public void A_review_wrapped_in_a_code_fence_or_a_sentence_is_still_read(string answer, bool isReview)
+    {
+        Assert.Equal(isReview, ReviewEngine.ParseReview(answer) is not null);
+    }
+
     private const string Patch =
         "@@ -1,3 +1,4 @@\n" +
         " using System;\n" +
