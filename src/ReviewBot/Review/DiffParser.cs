@@ -121,7 +121,9 @@ internal static class DiffParser
             throw new DiffFormatException($"line {headerLine}: malformed hunk header");
         }
 
-        var lines = new List<DiffLine>(oldCount + newCount);
+        // The counts are the header's claim, not the input's size: a crafted header (counts near
+        // int.MaxValue) must fail as a bad diff below, not overflow or reserve gigabytes here.
+        var lines = new List<DiffLine>((int)Math.Min((long)oldCount + newCount, 1024));
         int oldLine = oldStart, newLine = newStart, oldLeft = oldCount, newLeft = newCount;
         while (oldLeft > 0 || newLeft > 0)
         {

@@ -5,6 +5,15 @@ namespace ReviewBot.Tests.Review;
 
 public sealed class DiffParserTests
 {
+    // `review --diff` reads any file: a header whose counts overflow is a bad diff (exit 1), not a crash.
+    [Theory]
+    [InlineData("@@ -1,2147483647 +1,1 @@")]
+    [InlineData("@@ -1,100000000 +1 @@")]
+    public void A_hunk_header_claiming_more_lines_than_there_are_is_a_format_error(string header)
+    {
+        Assert.Throws<DiffFormatException>(() => DiffParser.Parse($"diff --git a/x b/x\n--- a/x\n+++ b/x\n{header}\n+a\n"));
+    }
+
     public static TheoryData<string> FixtureDiffs()
     {
         var data = new TheoryData<string>();
