@@ -61,23 +61,27 @@ internal sealed partial class SettingsAccess
     // session (Pages/), which holds the GitHub user token from the OAuth web flow.
     public async Task<AccessResult> AuthenticateTokenAsync(string? token, System.Net.IPAddress? address, CancellationToken cancellationToken)
     {
-        if (_limiter.IsBlocked(address, out var retryAfter))
-        {
-            Log.Throttled(_logger, FailedAuthenticationLimiter.Key(address));
-            return new AccessResult(null, AccessFailure.TooManyFailures, retryAfter);
-        }
-
+        // No token guesses nothing: 401, not a failure against the address. Behind a reverse proxy every
+        // caller shares the proxy's address, and anonymous requests would otherwise lock everyone out.
         if (token is null)
         {
-            return Fail(address, "no bearer token");
+            return new AccessResult(null, AccessFailure.Unauthenticated);
         }
 
-        // Both sides hashed to 32 bytes first, so the comparison takes the same time whatever the
-        // length or content of the guess (CryptographicOperations.FixedTimeEquals).
+        // The operator's token is checked before the block: ADMIN_TOKEN has at least 32 characters, so
+        // guessing it is hopeless with or without the limit, and a flood of bad guesses from the shared
+        // address must not lock the operator out. Both sides are hashed to 32 bytes first, so the
+        // comparison takes the same time whatever the guess (CryptographicOperations.FixedTimeEquals).
         if (_adminTokenHash is not null
             && CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(token)), _adminTokenHash))
         {
             return new AccessResult(new OperatorCaller(), AccessFailure.None);
+        }
+
+        if (_limiter.IsBlocked(address, out var retryAfter))
+        {
+            Log.Throttled(_logger, FailedAuthenticationLimiter.Key(address));
+            return new AccessResult(null, AccessFailure.TooManyFailures, retryAfter);
         }
 
         if (token.Length > MaxTokenLength || !token.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.'))

@@ -434,12 +434,30 @@ public sealed class SettingsApiTests
             Assert.Equal(HttpStatusCode.Unauthorized, (await host.GetAsync("/api/installations", $"guess-{i}!")).Status);
         }
 
-        // Blocked whatever it sends now, the right token included.
-        var blocked = await host.GetAsync("/api/installations", Admin);
+        // Blocked for every further guess: nothing is sent to GitHub for them.
+        var blocked = await host.GetAsync("/api/installations", "another-guess");
         Assert.Equal(HttpStatusCode.TooManyRequests, blocked.Status);
         Assert.True(blocked.Headers.RetryAfter?.Delta > TimeSpan.Zero);
 
-        host.Time!.Advance(ReviewBot.Settings.FailedAuthenticationLimiter.Window);
+        // The operator's token (32+ characters, hopeless to guess) still gets in: behind a reverse
+        // proxy every caller shares one address, and someone else's bad guesses must not lock it out.
         Assert.Equal(HttpStatusCode.OK, (await host.GetAsync("/api/installations", Admin)).Status);
+
+        host.Time!.Advance(ReviewBot.Settings.FailedAuthenticationLimiter.Window);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await host.GetAsync("/api/installations", "after-the-window")).Status);
+    }
+
+    // Requests with no token guess nothing: they are answered 401 and never block the address that
+    // everyone behind the same proxy shares.
+    [Fact]
+    public async Task Requests_without_a_token_do_not_count_as_failed_authentication()
+    {
+        await using var host = await SettingsHost.StartAsync(fakeTime: true);
+        for (var i = 0; i < ReviewBot.Settings.FailedAuthenticationLimiter.MaxFailures * 2; i++)
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, (await host.GetAsync("/api/installations", null)).Status);
+        }
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await host.GetAsync("/api/installations", "a-wrong-token")).Status);
     }
 }
