@@ -40,7 +40,7 @@ sql = " ".join(l.strip() for l in sql.splitlines() if l.strip() and not l.strip(
 def statement(n):
     values = {1: f"('delivery-' || :r{n} || '-' || :pr{n})", 2: "'pull_request'", 3: "'synchronize'", 4: "1",
               5: "186853002", 6: "'Codertocat/Hello-World'", 7: f":pr{n}", 8: "'Update the README with new information.'",
-              9: f"md5(:r{n} || '-' || :pr{n})", 10: "'master'", 11: "'synchronize'", 12: "NULL::bigint",
+              9: f"md5(:r{n} || '-' || :pr{n})", 10: "'master'", 11: "'synchronize'", 12: "NULL::text",
               13: f"('186853002:' || :pr{n} || ':' || :r{n})", 14: "5"}
     s = sql
     for k in sorted(values, reverse=True):
