@@ -319,7 +319,8 @@ public sealed class GitHubClientTests : IDisposable
         Assert.Equal("""{"name":"ReviewBot","head_sha":"abc","status":"queued","external_id":"7"}""", post.RequestMessage.Body);
         var patch = Assert.Single(_server.LogEntries, e => e.RequestMessage.Method == "PATCH");
         using var sent = JsonDocument.Parse(patch.RequestMessage.Body!);
-        Assert.Equal(65535, sent.RootElement.GetProperty("output").GetProperty("summary").GetString()!.Length);
+        // GitHub's limit is in UTF-8 bytes (the note's "…" is three of them).
+        Assert.Equal(65535, System.Text.Encoding.UTF8.GetByteCount(sent.RootElement.GetProperty("output").GetProperty("summary").GetString()!));
     }
 
     private void GivenToken(string token, DateTimeOffset expiresAt) =>
