@@ -405,7 +405,8 @@ internal sealed partial class ReviewJobHandler(
             // Anchoring checks every comment against the diff, so this should not happen; if GitHub still
             // refuses one (the diff changed under us), post the findings in the body rather than lose them.
             Log.ReviewRejected(logger, created.Message ?? "422");
-            var fallback = result.Body.TrimEnd() + "\n\n" + InlineAsText(result.Comments) + "\n\n" + job.ReviewMarker;
+            var head = result.Body.TrimEnd();
+            var fallback = head + "\n\n" + InlineAsText(result.Comments, MaxReviewBody - head.Length - job.ReviewMarker.Length - 8) + "\n\n" + job.ReviewMarker;
             created = await github.CreateReviewAsync(job.InstallationId, job.RepoFullName, job.PrNumber, new CreateReviewRequest
             {
                 CommitId = job.CommitSha,
@@ -427,15 +428,31 @@ internal sealed partial class ReviewJobHandler(
         return (created.Value!.Id, result.Comments.Count, true, null);
     }
 
-    private static string InlineAsText(IReadOnlyList<InlineComment> comments)
+    // GitHub refuses a review body over 65,536 characters: the fallback's findings stop within what
+    // the review body leaves, so that the one post that carries them is not refused in turn.
+    private const int MaxReviewBody = 65_536;
+
+    internal static string InlineAsText(IReadOnlyList<InlineComment> comments, int budget)
     {
+        const string More = "\n- …and {0} more finding(s), left out: one GitHub review body cannot hold them all.\n";
         var text = new StringBuilder("### Findings GitHub would not attach to lines\n");
+        var limit = budget - More.Length - 10;
+        var shown = 0;
         foreach (var group in comments.GroupBy(c => c.Path))
         {
-            text.Append(CultureInfo.InvariantCulture, $"\n**`{group.Key}`**\n");
+            var heading = $"\n**`{group.Key}`**\n";
             foreach (var c in group)
             {
-                text.Append(CultureInfo.InvariantCulture, $"\n- line {c.Line}: {c.Body}\n");
+                var line = $"\n- line {c.Line}: {c.Body}\n";
+                if (text.Length + heading.Length + line.Length > limit)
+                {
+                    text.Append(CultureInfo.InvariantCulture, $"\n- …and {comments.Count - shown} more finding(s), left out: one GitHub review body cannot hold them all.\n");
+                    return text.ToString();
+                }
+
+                text.Append(heading).Append(line);
+                heading = "";
+                shown++;
             }
         }
 
