@@ -36,8 +36,18 @@ internal sealed partial class JobPresence(
     private readonly TaskCompletionSource _firstHeld = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool _held;
     private int _connections;
+    private long _heldSinceMs;
 
     public bool IsHeld => _held;
+
+    // May jobs be called orphaned because their owner's lock is missing? Only while this process holds
+    // its own lock, and, after a reconnect, once that has lasted `settle`: a database restart drops
+    // every replica's lock at once and each takes its own time to come back (JobQueueTuning.ReconnectSettle).
+    public bool MayJudgeLocks(TimeSpan settle) =>
+        MayJudgeLocks(_held, Connections, Environment.TickCount64 - Volatile.Read(ref _heldSinceMs), settle);
+
+    internal static bool MayJudgeLocks(bool held, int connections, long heldForMs, TimeSpan settle) =>
+        held && (connections <= 1 || heldForMs >= settle.TotalMilliseconds);
 
     // How many times the listener connected; tests watch it reconnect after a database restart.
     public int Connections => Volatile.Read(ref _connections);
@@ -101,6 +111,7 @@ internal sealed partial class JobPresence(
                     await LoadCooldownsAsync(connection, stoppingToken);
                 }
 
+                Volatile.Write(ref _heldSinceMs, Environment.TickCount64);
                 _held = true;
                 Interlocked.Increment(ref _connections);
                 _firstHeld.TrySetResult();

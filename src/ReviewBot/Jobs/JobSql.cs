@@ -301,9 +301,10 @@ internal static class JobSql
         RETURNING id
         """;
 
-    // A running job is orphaned when its lease expired, or when its owner's session-level advisory lock
-    // is gone (the owner's connection died: kill -9, crash, OOM) and it has missed heartbeats for $1 ms.
-    // The heartbeat condition keeps a live owner whose lock connection merely blipped from losing its jobs.
+    // A running job is orphaned when its lease expired, or ($2) when its owner's session-level advisory
+    // lock is gone (the owner's connection died: kill -9, crash, OOM) and it has missed heartbeats for
+    // $1 ms. The heartbeat condition keeps a live owner whose lock connection merely blipped from losing
+    // its jobs; $2 is false right after the database itself came back (JobPresence.MayJudgeLocks).
     public const string JobRecoverOrphans =
         """
         WITH orphans AS (
@@ -311,7 +312,7 @@ internal static class JobSql
             FROM review_jobs j
             WHERE j.status = 'processing'
               AND (j.lease_expires_at < now()
-                   OR (j.heartbeat_at < now() - $1 * interval '1 millisecond'
+                   OR ($2 AND j.heartbeat_at < now() - $1 * interval '1 millisecond'
                        AND NOT EXISTS (
                            -- A bigint advisory lock shows in pg_locks split: classid is the high half, objid the low half.
                            SELECT 1

@@ -67,10 +67,15 @@ internal sealed class JobStore(NpgsqlDataSource dataSource)
         return owned;
     }
 
-    public async Task<IReadOnlyList<long>> RecoverOrphansAsync(TimeSpan grace, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<long>> RecoverOrphansAsync(TimeSpan grace, CancellationToken cancellationToken) =>
+        await RecoverOrphansAsync(grace, judgeLocks: true, cancellationToken);
+
+    // judgeLocks false: only expired leases count (JobPresence.MayJudgeLocks).
+    public async Task<IReadOnlyList<long>> RecoverOrphansAsync(TimeSpan grace, bool judgeLocks, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(JobSql.JobRecoverOrphans);
         command.Parameters.Add(new NpgsqlParameter<double> { TypedValue = grace.TotalMilliseconds });
+        command.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = judgeLocks });
         var recovered = new List<long>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))

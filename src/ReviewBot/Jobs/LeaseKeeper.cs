@@ -11,6 +11,7 @@ internal sealed partial class LeaseKeeper(
     WorkerIdentity worker,
     RunningJobs running,
     JobSignal signal,
+    JobPresence presence,
     ReviewBotOptions options,
     JobQueueTuning tuning,
     ReviewBotMetrics metrics,
@@ -45,7 +46,7 @@ internal sealed partial class LeaseKeeper(
                 }
             }
 
-            var recovered = await store.RecoverOrphansAsync(tuning.OrphanGrace, cancellationToken);
+            var recovered = await store.RecoverOrphansAsync(tuning.OrphanGrace, presence.MayJudgeLocks(tuning.ReconnectSettle), cancellationToken);
             if (recovered.Count > 0)
             {
                 metrics.JobsRecovered.Inc(recovered.Count);

@@ -25,6 +25,10 @@ internal sealed record JobQueueTuning
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(1);
     // A job whose owner's lock is gone is taken back after this many missed heartbeats' worth of time.
     public TimeSpan OrphanGrace { get; init; } = TimeSpan.FromSeconds(2.5);
+    // After this process's own listener reconnected (the database went away: every replica lost its
+    // lock and missed heartbeats together), the missing-lock path waits this long, so that live
+    // replicas heartbeat and lock again before anyone calls their jobs orphaned. Leases still expire.
+    public TimeSpan ReconnectSettle { get; init; } = TimeSpan.FromSeconds(10);
     public TimeSpan MaintenanceInterval { get; init; } = TimeSpan.FromSeconds(30);
     public TimeSpan PruneInterval { get; init; } = TimeSpan.FromHours(1);
     public int ClaimBatchSize { get; init; } = 64;

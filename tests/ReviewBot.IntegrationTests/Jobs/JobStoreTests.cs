@@ -262,6 +262,25 @@ public sealed class JobStoreTests
         Assert.Empty(await new JobStore(db.DataSource).ClaimAsync(10, 1, new WorkerIdentity(), 60, Ct));
     }
 
+    // Right after the database came back, every replica's lock is missing and every heartbeat is stale
+    // at once: the sweep that may not judge locks (JobPresence.MayJudgeLocks) leaves a job whose lease
+    // still runs to its owner, who is about to heartbeat and lock again. An expired lease still counts.
+    [Fact]
+    public async Task A_sweep_that_may_not_judge_locks_recovers_only_expired_leases()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await JobSeed.InsertAsync(db, installationId: 16, pr: 1, sha: "outage");
+        var store = new JobStore(db.DataSource);
+        var owner = new WorkerIdentity();
+        var job = Assert.Single(await store.ClaimAsync(1, 1, owner, 60, Ct));
+        await db.ExecuteAsync("UPDATE review_jobs SET heartbeat_at = now() - interval '10 seconds'");
+
+        Assert.Empty(await store.RecoverOrphansAsync(TimeSpan.FromSeconds(2.5), judgeLocks: false, Ct));
+        Assert.Equal("processing", await db.ScalarAsync<string>("SELECT status FROM review_jobs WHERE id = $1", job.Id));
+
+        Assert.Equal([job.Id], await store.RecoverOrphansAsync(TimeSpan.FromSeconds(2.5), judgeLocks: true, Ct));
+    }
+
     [Fact]
     public async Task Orphans_of_a_dead_worker_are_recovered_but_a_live_worker_keeps_its_jobs()
     {
