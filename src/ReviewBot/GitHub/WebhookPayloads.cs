@@ -62,6 +62,7 @@ internal sealed record WebhookCheckRun
     public long Id { get; set; }
     public string? Name { get; set; }
     public string? HeadSha { get; set; }
+    public string? ExternalId { get; set; }
     public WebhookApp? App { get; set; }
     public IReadOnlyList<WebhookCheckRunPullRequest>? PullRequests { get; set; }
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using ReviewBot.Jobs;
 
 namespace ReviewBot.GitHub;
@@ -10,6 +11,11 @@ internal abstract record WebhookAction
     public sealed record Ignore(string Reason) : WebhookAction;
 
     public sealed record Enqueue(ReviewRequest Request) : WebhookAction;
+
+    // A re-run of ReviewBot's check whose payload names no pull request (GitHub sends
+    // check_run.pull_requests empty when the head branch is in a fork): the check run's external_id is
+    // the job that created it, which knows the pull request. Resolved against the database on intake.
+    public sealed record RerunJob(long InstallationId, long RepoId, string Repo, string HeadSha, long JobId, string DeliveryId) : WebhookAction;
 
     public sealed record CancelPullRequest(long InstallationId, long RepoId, string Repo, int PrNumber) : WebhookAction;
 
@@ -121,13 +127,16 @@ internal static class WebhookRouter
             return new WebhookAction.Invalid(repoError);
         }
 
+        var repo = payload.Repository!;
         if (checkRun.PullRequests is not [{ Number: > 0 } pr, ..])
         {
-            // A check run on a commit no open pull request points at (for example from a fork).
-            return new WebhookAction.Ignore("check_run without pull request");
+            // A fork's pull request: GitHub lists no pull requests for a head branch in another repository.
+            return long.TryParse(checkRun.ExternalId, NumberStyles.None, CultureInfo.InvariantCulture, out var jobId) && jobId > 0
+                && checkRun.HeadSha is { Length: > 0 } headSha
+                ? new WebhookAction.RerunJob(installation.Id, repo.Id, repo.FullName!, headSha, jobId, deliveryId)
+                : new WebhookAction.Ignore("check_run without pull request");
         }
 
-        var repo = payload.Repository!;
         var sha = checkRun.HeadSha ?? pr.Head?.Sha ?? "";
         return new WebhookAction.Enqueue(new ReviewRequest(
             installation.Id, repo.Id, repo.FullName!, pr.Number, "", sha, pr.Base?.Ref ?? "", "rerequested", deliveryId,

@@ -455,6 +455,18 @@ internal sealed class JobIntake(NpgsqlDataSource dataSource, ReviewBotOptions op
         return true;
     }
 
+    // The pull request of the job that created a check run (its external_id), within the same
+    // installation and repository: a fork's re-run names no pull request of its own.
+    public async Task<(int PrNumber, string BaseBranch)?> FindPullRequestOfJobAsync(long jobId, long installationId, long repoId, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(JobSql.JobPullRequestOf);
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = jobId });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = installationId });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = repoId });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? (reader.GetInt32(0), reader.GetString(1)) : null;
+    }
+
     public async Task<IReadOnlySet<string>> FindRecordedDeliveriesAsync(IReadOnlyCollection<string> deliveryIds, CancellationToken cancellationToken)
     {
         var found = new HashSet<string>(StringComparer.Ordinal);

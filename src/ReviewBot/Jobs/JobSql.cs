@@ -100,6 +100,12 @@ internal static class JobSql
                (SELECT count(*) FROM cancelled) AS cancelled
         """;
 
+    // A re-run from a fork's pull request: the pull request of the job behind the check run's external_id.
+    public const string JobPullRequestOf =
+        """
+        SELECT pr_number, base_branch FROM review_jobs WHERE id = $1 AND installation_id = $2 AND repo_id = $3
+        """;
+
     // The primary key turns a repeated X-GitHub-Delivery into zero rows. $5 outcome: accepted | ignored
     public const string DeliveryInsert =
         """

@@ -284,6 +284,44 @@ public sealed class WebhookEndpointTests(WebhookAppFixture fixture) : IClassFixt
             await Db.ScalarAsync<string>("SELECT trigger || '|' || run_id || '|' || commit_sha || '|' || pr_number FROM review_jobs WHERE delivery_id = $1", commentDelivery));
     }
 
+    // GitHub sends check_run.pull_requests empty when the head branch is in a fork: "Re-run" on
+    // ReviewBot's check still reviews the pull request, found through the job named by external_id.
+    [Fact]
+    public async Task Re_run_of_a_forks_pull_request_finds_it_through_the_check_runs_external_id()
+    {
+        await fixture.ResetAsync();
+        var checkRun = TestPayloads.OwnCheckRun();
+        var installation = checkRun["installation"]!["id"]!.GetValue<long>();
+        await Db.ExecuteAsync("INSERT INTO installations (id) VALUES ($1) ON CONFLICT DO NOTHING", installation);
+        var jobId = await Db.ScalarAsync<long>(
+            """
+            INSERT INTO review_jobs (installation_id, repo_id, repo_full_name, pr_number, pr_title, commit_sha, base_branch, trigger, dedupe_key, status, conclusion, completed_at)
+            VALUES ($1, 526, 'Codertocat/Hello-World', 7, 'From a fork', 'd6fde92930d4715a2b49857d24b940956b26d2d3', 'main', 'opened', 'fork-1', 'completed', 'neutral', now())
+            RETURNING id
+            """,
+            installation);
+        checkRun["check_run"]!["pull_requests"] = new System.Text.Json.Nodes.JsonArray();
+        checkRun["check_run"]!["external_id"] = jobId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        var delivery = Guid.NewGuid().ToString();
+        using (var response = await App.SendAsync("check_run", checkRun, delivery))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        }
+
+        Assert.Equal($"rerequested|7|main|526:7:d6fde92930d4715a2b49857d24b940956b26d2d3:run={delivery}",
+            await Db.ScalarAsync<string>("SELECT trigger || '|' || pr_number || '|' || base_branch || '|' || dedupe_key FROM review_jobs WHERE delivery_id = $1", delivery));
+
+        // An external_id that is no job of this repository: nothing to re-run.
+        checkRun["check_run"]!["external_id"] = "987654321";
+        using (var response = await App.SendAsync("check_run", checkRun, Guid.NewGuid().ToString()))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        Assert.Equal(2L, await Db.ScalarAsync<long>("SELECT count(*) FROM review_jobs"));
+    }
+
     [Fact]
     public async Task Installation_lifecycle_keeps_installations_true_and_deletion_cancels_pending_jobs()
     {

@@ -80,6 +80,20 @@ public sealed class WebhookRouterTests
     }
 
     [Fact]
+    public void Check_run_rerequested_from_a_fork_names_its_job_by_external_id()
+    {
+        var payload = OwnCheckRun();
+        payload["check_run"]!["pull_requests"] = new JsonArray();
+        payload["check_run"]!["external_id"] = "42";
+
+        var rerun = Assert.IsType<WebhookAction.RerunJob>(Route("check_run", payload, "d-2"));
+        Assert.Equal((42L, "d6fde92930d4715a2b49857d24b940956b26d2d3", "d-2"), (rerun.JobId, rerun.HeadSha, rerun.DeliveryId));
+
+        payload["check_run"]!["external_id"] = "not-a-job";
+        Assert.IsType<WebhookAction.Ignore>(Route("check_run", payload));
+    }
+
+    [Fact]
     public void Check_run_named_ReviewBot_counts_as_own_check()
     {
         var payload = Fixture("check_run/rerequested.payload.json");
