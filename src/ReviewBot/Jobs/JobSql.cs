@@ -100,6 +100,18 @@ internal static class JobSql
                (SELECT count(*) FROM cancelled) AS cancelled
         """;
 
+    // Taken while a review is looked for by its marker and posted (JobStore.LockPostingAsync). The
+    // two-key form keeps these apart from the workers' bigint lease locks; released by PostingUnlock.
+    public const string PostingLock =
+        """
+        SELECT pg_advisory_lock(1919250031, hashtext($1))
+        """;
+
+    public const string PostingUnlock =
+        """
+        SELECT pg_advisory_unlock(1919250031, hashtext($1))
+        """;
+
     // A re-run from a fork's pull request: the pull request of the job behind the check run's external_id.
     public const string JobPullRequestOf =
         """

@@ -170,6 +170,48 @@ internal sealed class JobStore(NpgsqlDataSource dataSource)
         return (reader.IsDBNull(0) ? null : reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetInt64(1));
     }
 
+    // Held while a review is looked for and posted: two jobs that would post under the same marker (a
+    // draft's review and its ready_for_review's, with REVIEW_CONCURRENCY_PER_INSTALLATION above 1, or on
+    // two replicas) take turns, so the second finds the first's review instead of posting its own.
+    public async Task<IAsyncDisposable> LockPostingAsync(ClaimedJob job, CancellationToken cancellationToken)
+    {
+        var key = $"{job.RepoId}:{job.PrNumber}:{job.ReviewMarker}";
+        var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            await using var command = new NpgsqlCommand(JobSql.PostingLock, connection);
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
+            await command.ExecuteNonQueryAsync(cancellationToken);
+            return new PostingLock(connection, key);
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    private sealed class PostingLock(NpgsqlConnection connection, string key) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            try
+            {
+                await using var command = new NpgsqlCommand(JobSql.PostingUnlock, connection);
+                command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
+                await command.ExecuteNonQueryAsync(CancellationToken.None);
+            }
+            catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidOperationException)
+            {
+                // The session is gone, and its lock with it.
+            }
+            finally
+            {
+                await connection.DisposeAsync();
+            }
+        }
+    }
+
     public async Task<bool> RenewAnnouncementAsync(long jobId, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(JobSql.JobAnnounceRenew);

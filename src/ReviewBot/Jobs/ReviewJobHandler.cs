@@ -380,6 +380,7 @@ internal sealed partial class ReviewJobHandler(
     // then crashed or timed out is found and never posted twice.
     private async Task<(long? ReviewId, int InlineComments, bool New, JobOutcome.Retry? Retry)> PostOnceAsync(ClaimedJob job, ReviewResult result, CancellationToken cancellationToken)
     {
+        await using var posting = await store.LockPostingAsync(job, cancellationToken);
         if (await FindPostedReviewAsync(job, cancellationToken) is { } found)
         {
             if (found.Retry is { } retry)

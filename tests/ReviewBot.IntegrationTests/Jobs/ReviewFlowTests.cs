@@ -363,6 +363,34 @@ public sealed class ReviewFlowTests
         Assert.Equal(1, github.ReviewsFor(Repo, 3, ShaB));
     }
 
+    // A draft's review and its ready_for_review's share one marker (the same commit). With two review
+    // slots per installation both can run at once; they take turns at posting, so the second finds the
+    // first's review instead of posting a second one.
+    [Fact]
+    public async Task Two_jobs_for_the_same_commit_running_at_once_post_one_review()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        using var github = new FakeGitHub();
+        using var openAi = new FakeOpenAi("src/cli.rs", 5) { Latency = TimeSpan.FromSeconds(2) };
+        github.AddPull(Repo, 2, ShaA, "diffs/modification-multiple-hunks.diff");
+        await using var app = await TestApp.StartAsync(TestApp.Options(db.ConnectionString, o => o with
+        {
+            WorkersEnabled = true,
+            GitHubApiUrl = github.Url,
+            OpenAiBaseUrl = openAi.BaseUrl,
+            ReviewConcurrencyPerInstallation = 2,
+        }), b => b.Services.AddSingleton(new JobQueueTuning { HeartbeatInterval = TimeSpan.FromMilliseconds(200), RetryBaseDelay = TimeSpan.FromMilliseconds(200) }));
+        await Webhooks.ConfigureInstallationAsync(app.Client, 1);
+        await db.ExecuteAsync("UPDATE installation_settings SET review_drafts = true WHERE installation_id = 1");
+
+        await Webhooks.SendAsync(app.Client, "pull_request", Webhooks.PullRequest("opened", 1, 2, ShaA));
+        await Webhooks.SendAsync(app.Client, "pull_request", Webhooks.PullRequest("ready_for_review", 1, 2, ShaA));
+
+        await QueueTestApp.WaitForCompletedAsync(db, 2, TimeSpan.FromSeconds(30), "both jobs");
+        Assert.True(openAi.Requests.Count >= 2, "both jobs asked the model, i.e. ran side by side");
+        Assert.Equal(1, github.ReviewsFor(Repo, 2, ShaA));
+    }
+
     // The hourly budget is spent only on reviews that run: a draft (reviewDrafts off) is skipped
     // without taking the hour's only slot from the next pull request.
     [Fact]
