@@ -19,7 +19,17 @@ internal sealed partial class DeliveryRecoveryService(
     // GitHub keeps deliveries for 3 days and redelivers only within that window; a day is plenty
     // for an outage and keeps each pass to a few pages.
     public static readonly TimeSpan LookBack = TimeSpan.FromHours(24);
-    private const int MaxPages = 20;
+
+    // Deliveries are listed newest first, 100 a page, each page one request against the App's rate
+    // limit, and a busy App's day is tens of thousands of them. The first pass reads the whole look-back
+    // (up to this many pages); each later pass reads back only to the newest delivery the pass before
+    // it saw, less an overlap for deliveries listed a little out of order.
+    private const int MaxPages = 200;
+    private static readonly TimeSpan Overlap = TimeSpan.FromMinutes(10);
+    private DateTimeOffset? _readThrough;
+
+    // Redeliveries this process asked for, per GUID: later passes no longer see every earlier attempt.
+    private readonly Dictionary<string, (int Count, DateTimeOffset At)> _requested = new(StringComparer.Ordinal);
 
     // A delivery that keeps failing (say a persistent bug) is asked for this many times, no more.
     private const int MaxAttemptsPerDelivery = 5;
@@ -63,33 +73,64 @@ internal sealed partial class DeliveryRecoveryService(
     // One pass; returns the GUIDs a redelivery was requested for.
     public async Task<IReadOnlyList<string>> RecoverAsync(CancellationToken cancellationToken)
     {
-        var since = time.GetUtcNow() - LookBack;
+        var now = time.GetUtcNow();
+        var since = now - LookBack;
+        if (_readThrough is { } through && through - Overlap > since)
+        {
+            since = through - Overlap;
+        }
+
+        foreach (var stale in _requested.Where(r => r.Value.At < now - LookBack).Select(r => r.Key).ToList())
+        {
+            _requested.Remove(stale);
+        }
+
         var attempts = new List<HookDelivery>();
+        DateTimeOffset? newest = null;
+        var reachedSince = false;
         Uri? next = null;
         for (var page = 0; page < MaxPages; page++)
         {
             var result = await app.ListWebhookDeliveriesAsync(next, cancellationToken);
             if (!result.IsOk)
             {
+                // The next pass reads from where this one was to start.
                 Log.ListFailed(logger, result.ToString());
                 return [];
             }
 
-            attempts.AddRange(result.Value!.Items.Where(d => d.DeliveredAt >= since));
-
-            // Newest first: once a page reaches past the look-back there is nothing older to fetch.
-            if (result.Value.Next is null || result.Value.Items.Count == 0 || result.Value.Items.Any(d => d.DeliveredAt < since))
+            var items = result.Value!.Items;
+            if (items.Count > 0 && (newest is null || items.Max(d => d.DeliveredAt) > newest))
             {
+                newest = items.Max(d => d.DeliveredAt);
+            }
+
+            attempts.AddRange(items.Where(d => d.DeliveredAt >= since));
+
+            // Newest first: once a page reaches past `since` there is nothing older to fetch.
+            if (result.Value.Next is null || items.Count == 0 || items.Any(d => d.DeliveredAt < since))
+            {
+                reachedSince = true;
                 break;
             }
 
             next = result.Value.Next;
         }
 
+        if (!reachedSince)
+        {
+            Log.ListCapped(logger, MaxPages, since);
+        }
+
+        // Even when capped: starting from the top again would hit the same cap on every pass.
+        _readThrough = newest ?? _readThrough;
+
         var failed = attempts
             .Where(d => d.Guid.Length > 0)
             .GroupBy(d => d.Guid, StringComparer.Ordinal)
-            .Where(g => !g.Any(d => d.StatusCode is >= 200 and < 300) && g.Count() < MaxAttemptsPerDelivery && g.Any(Retryable))
+            .Where(g => !g.Any(d => d.StatusCode is >= 200 and < 300)
+                && Math.Max(g.Count(), 1 + (_requested.TryGetValue(g.Key, out var asked) ? asked.Count : 0)) < MaxAttemptsPerDelivery
+                && g.Any(Retryable))
             .Select(g => g.OrderByDescending(d => d.DeliveredAt).First())
             .ToList();
         if (failed.Count == 0)
@@ -105,6 +146,7 @@ internal sealed partial class DeliveryRecoveryService(
             if (result.IsOk)
             {
                 Log.Redelivered(logger, delivery.Guid, delivery.Event, delivery.StatusCode);
+                _requested[delivery.Guid] = ((_requested.TryGetValue(delivery.Guid, out var asked) ? asked.Count : 0) + 1, now);
                 redelivered.Add(delivery.Guid);
             }
             else
@@ -141,5 +183,8 @@ internal sealed partial class DeliveryRecoveryService(
 
         [LoggerMessage(4, LogLevel.Warning, "Delivery recovery pass failed ({ErrorType}); next pass at the usual interval")]
         public static partial void PassFailed(ILogger logger, string errorType);
+
+        [LoggerMessage(5, LogLevel.Warning, "Delivery recovery read {Pages} pages of deliveries without reaching {Since:O}; failures older than the last page were not checked")]
+        public static partial void ListCapped(ILogger logger, int pages, DateTimeOffset since);
     }
 }

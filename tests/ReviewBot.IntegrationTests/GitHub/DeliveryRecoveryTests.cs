@@ -61,6 +61,42 @@ public sealed class DeliveryRecoveryTests : IDisposable
         Assert.All(_server.LogEntries, e => Assert.StartsWith("Bearer ey", e.RequestMessage.Headers!["Authorization"].Single(), StringComparison.Ordinal));
     }
 
+    // A busy App: the lost delivery is on page 21 of the day's list (a fixed 20-page cap never got
+    // there). Once read, the next pass reads back only to what the first saw (less 10 minutes).
+    [Fact]
+    public async Task The_first_pass_reads_past_twenty_pages_and_later_passes_read_only_what_is_new()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        var now = DateTimeOffset.UtcNow;
+        for (var page = 1; page <= 21; page++)
+        {
+            var item = page == 21
+                ? Delivery(1000 + page, "guid-deep", now.AddMinutes(-page), 503)
+                : Delivery(1000 + page, $"guid-fine-{page}", now.AddMinutes(-page), 202);
+            var response = Response.Create().WithStatusCode(200).WithBody(JsonSerializer.Serialize(new[] { item }));
+            if (page < 21)
+            {
+                response = response.WithHeader("Link", $"<{_server.Url}{ListPath}?per_page=100&cursor=p{page + 1}>; rel=\"next\"");
+            }
+
+            var request = Request.Create().WithPath(ListPath).UsingGet();
+            _server.Given(page == 1 ? request : request.WithParam("cursor", $"p{page}")).AtPriority(page == 1 ? 10 : 1).RespondWith(response);
+        }
+
+        _server.Given(Request.Create().WithPath(new WireMock.Matchers.WildcardMatcher($"{ListPath}/*/attempts")).UsingPost())
+            .RespondWith(Response.Create().WithStatusCode(202).WithBody("{}"));
+        using var stack = new GitHubStack(_server);
+        var service = new DeliveryRecoveryService(
+            stack.App, new JobIntake(db.DataSource, stack.Options, new JobWakeup(db.DataSource, NullLogger<JobWakeup>.Instance)), stack.Options, TimeProvider.System, NullLogger<DeliveryRecoveryService>.Instance);
+
+        Assert.Equal(["guid-deep"], await service.RecoverAsync(Ct));
+        Assert.Equal(21, Count("GET"));
+
+        // Second pass: back to the newest delivery seen (1 minute ago) less 10 minutes, i.e. 12 pages.
+        Assert.Empty(await service.RecoverAsync(Ct));
+        Assert.Equal(21 + 12, Count("GET"));
+    }
+
     [Fact]
     public async Task Loop_runs_on_start_and_every_interval_and_stops_once_the_delivery_is_recorded()
     {
