@@ -308,13 +308,22 @@ internal sealed partial class ReviewEngine(ReviewEngineOptions options, ILogger<
         _ => 8,
     };
 
-    // Model text is posted under ReviewBot's name. An HTML comment in it could forge the review
-    // marker of CONTRACT §4 (`<!-- reviewbot:sha=... -->`) and make a later run believe a review
-    // was already posted, so comments are neutralized.
-    internal static string Neutralize(string text) => text.Replace("<!--", "&lt;!--", StringComparison.Ordinal);
+    // Model text is posted under ReviewBot's name. A forged review marker of CONTRACT §4
+    // (`<!-- reviewbot:sha=... -->`) in it could make a later run believe a review was already posted,
+    // so the marker's key is broken by an invisible zero-width space wherever the model writes it.
+    // Nothing else changes: an HTML comment the model quotes in a code block stays as written.
+    internal static string Neutralize(string text) =>
+        text.Contains(MarkerKey, StringComparison.OrdinalIgnoreCase)
+            ? text.Replace(MarkerKey, "reviewbot:\u200Bsha=", StringComparison.OrdinalIgnoreCase)
+            : text;
 
-    private static ModelComment NeutralizeComment(ModelComment comment) =>
-        comment with { Body = comment.Body is null ? null : Neutralize(comment.Body) };
+    private const string MarkerKey = "reviewbot:sha=";
+
+    private static ModelComment NeutralizeComment(ModelComment comment) => comment with
+    {
+        Body = comment.Body is null ? null : Neutralize(comment.Body),
+        Suggestion = comment.Suggestion is null ? null : Neutralize(comment.Suggestion),
+    };
 
     private static List<DiffFile> ParseFiles(IReadOnlyList<PullRequestFile> files, List<SkippedFile> unreadable)
     {
