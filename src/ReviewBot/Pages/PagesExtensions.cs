@@ -60,6 +60,18 @@ internal static class PagesExtensions
             return app;
         }
 
+        if (options.PublicUrl!.Scheme == Uri.UriSchemeHttps)
+        {
+            // TLS ends at the reverse proxy in front (README), which speaks plain HTTP to Kestrel: the
+            // browser's request was https, as PUBLIC_URL says. Antiforgery refuses its Secure cookie on
+            // a request it takes for http (InvalidOperationException: every signed-in page was a 500).
+            app.Use((context, next) =>
+            {
+                context.Request.Scheme = Uri.UriSchemeHttps;
+                return next(context);
+            });
+        }
+
         app.UseAuthentication();
         return app.MapSettingsPages();
     }

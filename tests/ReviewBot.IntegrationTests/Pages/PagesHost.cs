@@ -47,7 +47,8 @@ internal sealed class PagesHost : IAsyncDisposable
 
     public static string TokenOf(string user) => $"ghu_{user}000000000000000000000000000001"[..36];
 
-    public static async Task<PagesHost> StartAsync()
+    // publicUrl: what the browser sees; by default the process's own plain-HTTP address.
+    public static async Task<PagesHost> StartAsync(string? publicUrl = null)
     {
         var database = await TestDatabase.CreateAsync();
         var fake = WireMockServer.Start();
@@ -55,7 +56,7 @@ internal sealed class PagesHost : IAsyncDisposable
         var env = ReviewBotProcess.BaseEnvironment(database.ConnectionString, port);
         env["GITHUB_CLIENT_ID"] = ClientId;
         env["GITHUB_CLIENT_SECRET"] = ClientSecret;
-        env["PUBLIC_URL"] = $"http://127.0.0.1:{port}";
+        env["PUBLIC_URL"] = publicUrl ?? $"http://127.0.0.1:{port}";
         env["GITHUB_WEB_URL"] = fake.Url!;
         env["GITHUB_API_URL"] = fake.Url!;
         env["OPENAI_BASE_URL"] = fake.Url + "/v1";

@@ -63,6 +63,59 @@ public sealed partial class SettingsPageHttpTests
         Assert.NotEqual(query["state"], System.Web.HttpUtility.ParseQueryString(again.Headers.Location!.Query)["state"]);
     }
 
+    // The deployment the README describes: TLS ends at a reverse proxy, which talks plain HTTP to
+    // ReviewBot, and PUBLIC_URL is https. Antiforgery refuses a Secure cookie on a request it takes
+    // for http, which made every signed-in page a 500. Cookies are carried by hand here, as the
+    // browser would over https.
+    [Fact]
+    public async Task Behind_a_TLS_terminating_proxy_the_signed_in_pages_work_and_their_cookies_are_Secure()
+    {
+        await using var host = await PagesHost.StartAsync("https://reviewbot.example.com");
+        host.GitHubLists("alice", 101);
+        var ct = TestContext.Current.CancellationToken;
+        using var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = host.BaseAddress };
+
+        using var login = await client.GetAsync("/auth/github/login", ct);
+        var state = CookiePair(login, "reviewbot_oauth");
+        using var authorize = await client.GetAsync(login.Headers.Location, ct);
+        var callbackUrl = authorize.Headers.Location!;
+        Assert.Equal("reviewbot.example.com", callbackUrl.Host);
+
+        using var callbackRequest = new HttpRequestMessage(HttpMethod.Get, callbackUrl.PathAndQuery);
+        callbackRequest.Headers.Add("Cookie", state);
+        using var callback = await client.SendAsync(callbackRequest, ct);
+        Assert.Equal("/installations", callback.Headers.Location!.ToString());
+        var session = CookiePair(callback, "reviewbot_session");
+
+        using var pageRequest = new HttpRequestMessage(HttpMethod.Get, "/installations/101");
+        pageRequest.Headers.Add("Cookie", session);
+        using var page = await client.SendAsync(pageRequest, ct);
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        var token = AntiforgeryToken().Match(await page.Content.ReadAsStringAsync(ct)).Groups[1].Value;
+        var antiforgery = CookiePair(page, "reviewbot_af");
+
+        // And the form saves.
+        using var saveRequest = new HttpRequestMessage(HttpMethod.Post, "/installations/101")
+        {
+            Content = new FormUrlEncodedContent(new Dictionary<string, string>
+            {
+                ["enabled"] = "on", ["llmProvider"] = "openai", ["model"] = "gpt-4o-mini", ["apiKey"] = PagesHost.GoodKey,
+                ["__RequestVerificationToken"] = System.Net.WebUtility.HtmlDecode(token),
+            }),
+        };
+        saveRequest.Headers.Add("Cookie", $"{session}; {antiforgery}");
+        using var saved = await client.SendAsync(saveRequest, ct);
+        Assert.Equal("/installations/101?saved=1", saved.Headers.Location?.ToString());
+        Assert.Equal(1L, await host.Database.ScalarAsync<long>("SELECT count(*) FROM installation_settings WHERE installation_id = 101"));
+    }
+
+    private static string CookiePair(HttpResponseMessage response, string name)
+    {
+        var header = Assert.Single(response.Headers.GetValues("Set-Cookie"), c => c.StartsWith(name + "=", StringComparison.Ordinal));
+        Assert.Contains("secure", header, StringComparison.OrdinalIgnoreCase);
+        return header.Split(';')[0];
+    }
+
     [Fact]
     public async Task A_callback_with_a_wrong_missing_or_reused_state_starts_no_session_and_exchanges_no_code()
     {
