@@ -84,6 +84,31 @@ internal sealed class GitHubOAuth(IHttpClientFactory httpClientFactory, ReviewBo
         }
     }
 
+    // Sign-out: "Delete an app token", DELETE {GITHUB_API_URL}/applications/{client_id}/token with the
+    // App's client credentials. The session cookie is sealed, not stored, so a copy of it (a shared
+    // machine, a stolen cookie) would otherwise keep working until it expires; with the token revoked,
+    // the next page that asks GitHub who the user is ends it. Best effort: false when GitHub did not.
+    public async Task<bool> RevokeAsync(string userToken, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Delete, new Uri(Base(options.GitHubApiUrl), $"applications/{Uri.EscapeDataString(options.GitHubClientId!)}/token"))
+        {
+            Content = new StringContent($"{{\"access_token\":\"{JsonEncodedText.Encode(userToken)}\"}}", System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{options.GitHubClientId}:{options.GitHubClientSecret}")));
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/vnd.github+json"));
+        request.Headers.UserAgent.Add(new ProductInfoHeaderValue("ReviewBot", "1.0"));
+        try
+        {
+            using var response = await httpClientFactory.CreateClient(HttpClientName).SendAsync(request, cancellationToken);
+            return response.IsSuccessStatusCode;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException)
+        {
+            // Signed out all the same; the token then lives until GitHub expires it (8 hours at most).
+            return false;
+        }
+    }
+
     private static Uri Base(Uri configured)
     {
         var text = configured.ToString();

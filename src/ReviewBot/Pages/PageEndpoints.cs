@@ -92,15 +92,26 @@ internal static partial class PageEndpoints
         return Results.Redirect(returnUrl);
     }
 
-    private static async Task<IResult> LogoutAsync(HttpContext context, IAntiforgery antiforgery)
+    private static async Task<IResult> LogoutAsync(HttpContext context, IAntiforgery antiforgery, GitHubOAuth oauth, UserInstallationsCache userInstallations)
     {
         NoStore(context);
-        if (context.GitHubToken() is not null && !await antiforgery.IsRequestValidAsync(context))
+        var token = context.GitHubToken();
+        if (token is not null && !await antiforgery.IsRequestValidAsync(context))
         {
             return ErrorPage(context, antiforgery, StatusCodes.Status400BadRequest, "Form expired", "This form has expired. Reload the page and try again.");
         }
 
         await PageSession.SignOutAsync(context);
+        if (token is not null)
+        {
+            // The token is revoked at GitHub and forgotten here, so a copy of the session cookie dies
+            // with it on its next page (GitHub then rejects the token) instead of living for hours.
+            userInstallations.Forget(token);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+            timeout.CancelAfter(TimeSpan.FromSeconds(5));
+            await oauth.RevokeAsync(token, timeout.Token);
+        }
+
         return Results.Redirect("/?notice=signedout", preserveMethod: false);
     }
 

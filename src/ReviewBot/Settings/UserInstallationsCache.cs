@@ -17,9 +17,14 @@ internal sealed class UserInstallationsCache(GitHubUserClient client, TimeProvid
 
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
 
+    // A token signed out (and revoked): its listing is not served from here any more.
+    public void Forget(string userToken) => _entries.TryRemove(Key(userToken), out _);
+
+    private static string Key(string userToken) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(userToken)));
+
     public async Task<UserInstallationsResult> GetAsync(string userToken, CancellationToken cancellationToken)
     {
-        var key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(userToken)));
+        var key = Key(userToken);
         var now = time.GetUtcNow();
         if (_entries.TryGetValue(key, out var cached) && now - cached.CreatedAt < Ttl)
         {

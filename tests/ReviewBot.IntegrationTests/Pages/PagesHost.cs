@@ -1,3 +1,4 @@
+using System.Text;
 using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 using System.Web;
@@ -136,6 +137,20 @@ internal sealed class PagesHost : IAsyncDisposable
                 ["scope"] = "",
                 ["token_type"] = "bearer",
             });
+        }));
+
+        // "Delete an app token": the App's client credentials, the token in the body; 204, and GitHub
+        // no longer accepts that token.
+        Fake.Given(Request.Create().WithPath($"/applications/{ClientId}/token").UsingDelete()).RespondWith(Response.Create().WithCallback(request =>
+        {
+            var basic = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{ClientId}:{ClientSecret}"));
+            if (!request.Headers!.TryGetValue("Authorization", out var auth) || auth.ToString() != $"Basic {basic}")
+            {
+                return Text(401, "bad client credentials");
+            }
+
+            var token = System.Text.Json.JsonDocument.Parse(request.Body ?? "{}").RootElement.GetProperty("access_token").GetString() ?? "";
+            return _installationsByToken.TryRemove(token, out _) ? new ResponseMessage { StatusCode = 204 } : Text(404, "not found");
         }));
 
         Fake.Given(Request.Create().WithPath("/user/installations").UsingGet()).RespondWith(Response.Create().WithCallback(request =>

@@ -109,6 +109,31 @@ public sealed partial class SettingsPageHttpTests
         Assert.Equal(1L, await host.Database.ScalarAsync<long>("SELECT count(*) FROM installation_settings WHERE installation_id = 101"));
     }
 
+    // The session is a sealed cookie, not a server-side record: signing out revokes the GitHub token
+    // (and forgets its cached listing), so a copy of the cookie taken before is dead on its next page.
+    [Fact]
+    public async Task Signing_out_revokes_the_token_so_a_copied_session_cookie_stops_working()
+    {
+        await using var host = await PagesHost.StartAsync();
+        host.GitHubLists("alice", 101);
+        var ct = TestContext.Current.CancellationToken;
+        using var client = NewClient(host, out var cookies);
+        await SignInAsync(client, ct);
+        var copied = cookies.GetAllCookies().Single(c => c.Name == "reviewbot_session").Value;
+        var token = AntiforgeryToken().Match(await client.GetStringAsync("/installations", ct)).Groups[1].Value;
+
+        using var logout = await client.PostAsync("/auth/logout", new FormUrlEncodedContent(new Dictionary<string, string> { ["__RequestVerificationToken"] = System.Net.WebUtility.HtmlDecode(token) }), ct);
+        Assert.Equal("/?notice=signedout", logout.Headers.Location!.ToString());
+        Assert.Single(host.Fake.LogEntries, e => e.RequestMessage.Method == "DELETE" && e.RequestMessage.Path == $"/applications/{PagesHost.ClientId}/token");
+
+        using var thief = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = host.BaseAddress };
+        using var replay = new HttpRequestMessage(HttpMethod.Get, "/installations/101");
+        replay.Headers.Add("Cookie", $"reviewbot_session={copied}");
+        using var replayed = await thief.SendAsync(replay, ct);
+        Assert.NotEqual(HttpStatusCode.OK, replayed.StatusCode);
+        Assert.DoesNotContain("Custom instructions", await replayed.Content.ReadAsStringAsync(ct), StringComparison.OrdinalIgnoreCase);
+    }
+
     private static string CookiePair(HttpResponseMessage response, string name)
     {
         var header = Assert.Single(response.Headers.GetValues("Set-Cookie"), c => c.StartsWith(name + "=", StringComparison.Ordinal));
