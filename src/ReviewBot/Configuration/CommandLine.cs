@@ -61,7 +61,8 @@ internal static class CommandLine
             output.WriteLine($"{url}: {(int)response.StatusCode}");
             return response.IsSuccessStatusCode ? ExitOk : ExitFailed;
         }
-        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or UriFormatException or InvalidOperationException)
+        // NotSupportedException/ArgumentException: a URL that is not http(s), e.g. "localhost:3000/health".
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or UriFormatException or InvalidOperationException or NotSupportedException or ArgumentException)
         {
             output.WriteLine($"{url}: unreachable ({ex.GetType().Name})");
             return ExitFailed;

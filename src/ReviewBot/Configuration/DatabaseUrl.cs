@@ -38,7 +38,7 @@ internal static class DatabaseUrl
             connectionString = builder.ConnectionString;
             return true;
         }
-        catch (Exception ex) when (ex is ArgumentException or UriFormatException or FormatException or InvalidCastException)
+        catch (Exception ex) when (ex is ArgumentException or UriFormatException or FormatException or InvalidCastException or OverflowException)
         {
             // The exception text may quote the value (and so a password): report only the shape.
             error = "DATABASE_URL is neither a postgres:// URL nor a valid Npgsql connection string";
@@ -95,6 +95,22 @@ internal static class DatabaseUrl
                     break;
                 case "connect_timeout":
                     builder.Timeout = int.Parse(val, System.Globalization.CultureInfo.InvariantCulture);
+                    break;
+                // libpq's names for what Npgsql spells differently (Neon's URLs carry channel_binding).
+                case "channel_binding":
+                    builder.ChannelBinding = val.ToLowerInvariant() switch
+                    {
+                        "disable" => ChannelBinding.Disable,
+                        "prefer" => ChannelBinding.Prefer,
+                        "require" => ChannelBinding.Require,
+                        _ => throw new FormatException("channel_binding"),
+                    };
+                    break;
+                case "sslrootcert":
+                    builder.RootCertificate = val;
+                    break;
+                case "target_session_attrs":
+                    builder["Target Session Attributes"] = val;
                     break;
                 default:
                     // Anything else is passed through as an Npgsql keyword (e.g. Maximum Pool Size).

@@ -81,5 +81,12 @@ public sealed class ProcessLifecycleTests
         {
             Assert.Equal(1, await unreachable.WaitForExitAsync(TimeSpan.FromSeconds(10)));
         }
+
+        // Not an http URL (a scheme HttpClient does not speak, a missing "http://"): unhealthy, not a crash.
+        foreach (var wrong in new[] { "ftp://127.0.0.1:1/health", "localhost:1/health" })
+        {
+            await using var bad = ReviewBotProcess.Start(env, "healthcheck", "--url", wrong);
+            Assert.Equal(1, await bad.WaitForExitAsync(TimeSpan.FromSeconds(10)));
+        }
     }
 }

@@ -5,6 +5,29 @@ namespace ReviewBot.Tests.Configuration;
 
 public sealed class DatabaseUrlTests
 {
+    // libpq's parameter names as hosting platforms hand them out (Neon: channel_binding=require).
+    [Fact]
+    public void TryParse_maps_libpq_channel_binding_root_certificate_and_target_session_attrs()
+    {
+        Assert.True(DatabaseUrl.TryParse(
+            "postgresql://u:p@ep-x.example.tech/db?sslmode=require&channel_binding=require&sslrootcert=%2Fetc%2Fca.pem&target_session_attrs=read-write", out var cs, out var error), error);
+        var b = new NpgsqlConnectionStringBuilder(cs);
+
+        Assert.Equal(ChannelBinding.Require, b.ChannelBinding);
+        Assert.Equal("/etc/ca.pem", b.RootCertificate);
+        Assert.Equal("read-write", b["Target Session Attributes"]?.ToString(), StringComparer.OrdinalIgnoreCase);
+    }
+
+    // A number out of range is a configuration error (exit 2 naming the variable), not a crash.
+    [Theory]
+    [InlineData("postgres://u@h/db?connect_timeout=99999999999")]
+    [InlineData("postgres://u@h/db?channel_binding=sometimes")]
+    public void TryParse_reports_an_out_of_range_or_unknown_value_as_an_error(string value)
+    {
+        Assert.False(DatabaseUrl.TryParse(value, out _, out var error));
+        Assert.StartsWith("DATABASE_URL", error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void TryParse_reads_url_form_with_escaped_password_port_database_and_sslmode()
     {
