@@ -34,6 +34,14 @@ internal sealed partial class BackgroundStart(
     private readonly List<IHostedService> _started = [];
     private Task _starting = Task.CompletedTask;
     private bool _stopped;
+    private volatile bool _failed;
+
+    // A service failed to start or its loop died: the process stops, and `serve` exits non-zero
+    // (CONTRACT §1 keeps 0 for a clean shutdown), so that a restart policy such as on-failure applies.
+    public bool Failed => _failed;
+
+    public static bool AnyFailed(IServiceProvider services) =>
+        services.GetServices<IHostedService>().OfType<BackgroundStart>().Any(b => b.Failed);
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -75,6 +83,7 @@ internal sealed partial class BackgroundStart(
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
                 Log.StartFailed(logger, registration.Name, ex);
+                _failed = true;
                 lifetime.StopApplication();
                 return;
             }
@@ -100,6 +109,7 @@ internal sealed partial class BackgroundStart(
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             Log.Faulted(logger, name, ex);
+            _failed = true;
             lifetime.StopApplication();
         }
     }

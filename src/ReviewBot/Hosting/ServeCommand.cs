@@ -37,7 +37,7 @@ internal static partial class ServeCommand
         }
 
         await app.RunAsync();
-        return CommandLine.ExitOk;
+        return BackgroundStart.AnyFailed(app.Services) ? CommandLine.ExitFailed : CommandLine.ExitOk;
     }
 
     // Opens one more pooled connection and hands it back idle. Best effort and never awaited: if the
