@@ -66,6 +66,14 @@ internal sealed partial class WebhookEndpoint(
                 return Reject(label, "bad_request", StatusCodes.Status413PayloadTooLarge, "Payload over 25 MiB");
             }
 
+            if (length < 0)
+            {
+                // The server is stopping and stopped reading before the body was complete. A 401 over the
+                // partial body would be final (the recovery loop redelivers only 5xx and no-answer
+                // failures); a 503 makes it a failed delivery that is asked for again.
+                return Reject(label, "unavailable", StatusCodes.Status503ServiceUnavailable, "Shutting down before the whole body arrived; redeliver");
+            }
+
             var body = rented.AsMemory(0, length);
             if (!WebhookSignature.Verify(_secret, body.Span, signature))
             {
@@ -209,7 +217,8 @@ internal sealed partial class WebhookEndpoint(
         ex is NpgsqlException or TimeoutException or OperationCanceledException or System.Net.Sockets.SocketException;
 
     // Reads the body into one pooled array, giving up as soon as more than MaxBodyBytes have arrived,
-    // so an oversized body is never held in full. Null: too large.
+    // so an oversized body is never held in full. Null: too large. Length -1: the read was cancelled
+    // (the server shutting down) before the body was complete.
     private static async Task<(byte[]? Buffer, int Length)> ReadBodyAsync(PipeReader reader, CancellationToken cancellationToken)
     {
         while (true)
@@ -222,7 +231,13 @@ internal sealed partial class WebhookEndpoint(
                 return (null, 0);
             }
 
-            if (result.IsCompleted || result.IsCanceled)
+            if (result.IsCanceled && !result.IsCompleted)
+            {
+                reader.AdvanceTo(buffer.End);
+                return (ArrayPool<byte>.Shared.Rent(1), -1);
+            }
+
+            if (result.IsCompleted)
             {
                 var length = (int)buffer.Length;
                 var array = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));

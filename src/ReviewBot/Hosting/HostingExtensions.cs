@@ -45,7 +45,14 @@ internal static class HostingExtensions
 
         // SIGTERM: stop accepting requests, then give in-flight reviews SHUTDOWN_TIMEOUT_SECONDS;
         // the host's own timeout sits a little above so hand-back after the grace period completes.
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(options.ShutdownTimeoutSeconds + 10));
+        // The web server and the workers stop side by side: one after the other, a slow request
+        // (a settings save checking a key, a webhook body trickling in) delayed the reviews' grace and
+        // hand-back past an orchestrator's kill, and the dispatcher kept claiming meanwhile.
+        builder.Services.Configure<HostOptions>(o =>
+        {
+            o.ShutdownTimeout = TimeSpan.FromSeconds(options.ShutdownTimeoutSeconds + 10);
+            o.ServicesStopConcurrently = true;
+        });
 
         builder.Services.AddNpgsqlSlimDataSource(options.DatabaseConnectionString, dataSource =>
         {

@@ -30,14 +30,15 @@ internal static partial class ServeCommand
         // startup). Nothing is started, served or claimed before the migration has succeeded.
         var migration = MigrateWithRetryAsync(app, lifetime.ApplicationStopping);
         _ = WarmPoolAsync(app.Services.GetRequiredService<NpgsqlDataSource>(), lifetime.ApplicationStopping);
-        _ = app.Services.GetServices<IHostedService>();
+        // Taken now: RunAsync disposes the service provider when it returns.
+        var background = app.Services.GetServices<IHostedService>().OfType<BackgroundStart>().ToList();
         if (!await migration)
         {
             return CommandLine.ExitFailed;
         }
 
         await app.RunAsync();
-        return BackgroundStart.AnyFailed(app.Services) ? CommandLine.ExitFailed : CommandLine.ExitOk;
+        return background.Any(b => b.Failed) ? CommandLine.ExitFailed : CommandLine.ExitOk;
     }
 
     // Opens one more pooled connection and hands it back idle. Best effort and never awaited: if the

@@ -229,6 +229,64 @@ public sealed class CrashRecoveryTests
         Assert.Equal("completed", checkRun.Last.Status);
     }
 
+    // The web server and the workers stop side by side: a request still arriving when SIGTERM lands
+    // (here a webhook body trickling in just above Kestrel's minimum data rate) used to hold the
+    // reviews' grace and hand-back until the web server had drained, past an orchestrator's kill.
+    // That request itself is answered 503, which GitHub shows as failed and the recovery loop asks
+    // for again; it used to get a 401 over its partial body, which nothing redelivers.
+    [Fact]
+    public async Task A_slow_request_in_flight_neither_holds_back_the_hand_back_nor_gets_a_final_401()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        using var github = new FakeGitHub();
+        using var openAi = new FakeOpenAi("src/cli.rs", 5) { Latency = TimeSpan.FromSeconds(60) };
+        const string sha = "ff00000000000000000000000000000000000012";
+        github.AddPull(Repo, 4, sha, "diffs/modification-multiple-hunks.diff");
+        await using var first = await StartAsync(Environment(db, github, openAi, shutdownSeconds: 1));
+        using (var client = new HttpClient { BaseAddress = first.BaseAddress })
+        {
+            await Webhooks.ConfigureInstallationAsync(client, 1);
+            await Webhooks.SendAsync(client, "pull_request", Webhooks.PullRequest("opened", 1, 4, sha));
+        }
+
+        await QueueTestApp.WaitUntilAsync(() => Task.FromResult(!openAi.Requests.IsEmpty), TimeSpan.FromSeconds(20), "the review to reach the model");
+
+        using var slow = new System.Net.Sockets.TcpClient();
+        await slow.ConnectAsync(first.BaseAddress.Host, first.BaseAddress.Port, Ct);
+        var stream = slow.GetStream();
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(
+            "POST /api/github/webhooks HTTP/1.1\r\nHost: reviewbot\r\nContent-Type: application/json\r\nX-GitHub-Event: ping\r\n" +
+            "X-GitHub-Delivery: slow-1\r\nX-Hub-Signature-256: sha256=" + new string('0', 64) + "\r\nContent-Length: 1000000\r\n\r\n"), Ct);
+        using var stopSending = new CancellationTokenSource();
+        var sending = Task.Run(async () =>
+        {
+            var chunk = new byte[300];
+            while (!stopSending.IsCancellationRequested)
+            {
+                await stream.WriteAsync(chunk, Ct);
+                await Task.Delay(1000, stopSending.Token);
+            }
+        }, Ct);
+        await Task.Delay(500, Ct);
+
+        first.Terminate();
+
+        // Handed back (pending, no attempt charged) within the grace, not after the web server's drain.
+        await WaitForJobsAsync(db, "status = 'pending' AND attempts = 0", 1, TimeSpan.FromSeconds(8));
+
+        var answer = new byte[256];
+        using var read = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        read.CancelAfter(TimeSpan.FromSeconds(10));
+        var count = await stream.ReadAsync(answer, read.Token);
+        Assert.StartsWith("HTTP/1.1 503", System.Text.Encoding.ASCII.GetString(answer, 0, count), StringComparison.Ordinal);
+
+        await stopSending.CancelAsync();
+        await sending.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+        slow.Close();
+        var exit = await first.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(exit == 0, $"exit {exit}\n{string.Join('\n', first.StandardError)}\n{string.Join('\n', first.StandardOutput.TakeLast(30))}");
+    }
+
     [Fact]
     public async Task Per_installation_limit_holds_across_two_processes()
     {
