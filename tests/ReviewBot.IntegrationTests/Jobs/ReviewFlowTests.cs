@@ -15,13 +15,14 @@ public sealed class ReviewFlowTests
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private static async Task<TestApp> StartAsync(TestDatabase db, FakeGitHub github, FakeOpenAi openAi) =>
+    private static async Task<TestApp> StartAsync(TestDatabase db, FakeGitHub github, FakeOpenAi openAi, int? perInstallation = null, JobQueueTuning? tuning = null) =>
         await TestApp.StartAsync(TestApp.Options(db.ConnectionString, o => o with
         {
             WorkersEnabled = true,
             GitHubApiUrl = github.Url,
             OpenAiBaseUrl = openAi.BaseUrl,
-        }), b => b.Services.AddSingleton(new JobQueueTuning { HeartbeatInterval = TimeSpan.FromMilliseconds(200), RetryBaseDelay = TimeSpan.FromMilliseconds(200) }));
+            ReviewConcurrencyPerInstallation = perInstallation ?? o.ReviewConcurrencyPerInstallation,
+        }), b => b.Services.AddSingleton(tuning ?? new JobQueueTuning { HeartbeatInterval = TimeSpan.FromMilliseconds(200), RetryBaseDelay = TimeSpan.FromMilliseconds(200) }));
 
     [Fact]
     public async Task Opened_pull_request_gets_one_review_with_its_marker_and_a_completed_check_run()
@@ -185,19 +186,13 @@ public sealed class ReviewFlowTests
         using var openAi = new FakeOpenAi("src/cli.rs", 5) { Latency = TimeSpan.FromSeconds(6) };
         github.AddPull(Repo, 2, ShaA, "diffs/modification-multiple-hunks.diff");
         github.AddPull(Repo, 3, ShaB, "diffs/modification-multiple-hunks.diff");
-        await using var app = await TestApp.StartAsync(TestApp.Options(db.ConnectionString, o => o with
-        {
-            WorkersEnabled = true,
-            GitHubApiUrl = github.Url,
-            OpenAiBaseUrl = openAi.BaseUrl,
-            ReviewConcurrencyPerInstallation = 1,
-        }), b => b.Services.AddSingleton(new JobQueueTuning
+        await using var app = await StartAsync(db, github, openAi, perInstallation: 1, tuning: new JobQueueTuning
         {
             HeartbeatInterval = TimeSpan.FromMilliseconds(200),
             RetryBaseDelay = TimeSpan.FromMilliseconds(200),
             AnnounceAfter = TimeSpan.FromMilliseconds(1000),
             AnnounceInterval = TimeSpan.FromMilliseconds(100),
-        }));
+        });
         await Webhooks.ConfigureInstallationAsync(app.Client, 1);
 
         await Webhooks.SendAsync(app.Client, "pull_request", Webhooks.PullRequest("opened", 1, 2, ShaA));
@@ -373,13 +368,7 @@ public sealed class ReviewFlowTests
         using var github = new FakeGitHub();
         using var openAi = new FakeOpenAi("src/cli.rs", 5) { Latency = TimeSpan.FromSeconds(2) };
         github.AddPull(Repo, 2, ShaA, "diffs/modification-multiple-hunks.diff");
-        await using var app = await TestApp.StartAsync(TestApp.Options(db.ConnectionString, o => o with
-        {
-            WorkersEnabled = true,
-            GitHubApiUrl = github.Url,
-            OpenAiBaseUrl = openAi.BaseUrl,
-            ReviewConcurrencyPerInstallation = 2,
-        }), b => b.Services.AddSingleton(new JobQueueTuning { HeartbeatInterval = TimeSpan.FromMilliseconds(200), RetryBaseDelay = TimeSpan.FromMilliseconds(200) }));
+        await using var app = await StartAsync(db, github, openAi, perInstallation: 2);
         await Webhooks.ConfigureInstallationAsync(app.Client, 1);
         await db.ExecuteAsync("UPDATE installation_settings SET review_drafts = true WHERE installation_id = 1");
 
