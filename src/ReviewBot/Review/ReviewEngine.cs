@@ -190,6 +190,7 @@ internal sealed partial class ReviewEngine(ReviewEngineOptions options, ILogger<
             LlmCompletion? completion = null;
             var maxOutput = options.MaxOutputTokens;
             var answerRetried = false;
+            var outputLowered = false;
             var transientRetries = 0;
             while (true)
             {
@@ -221,6 +222,16 @@ internal sealed partial class ReviewEngine(ReviewEngineOptions options, ILogger<
                         await Task.Delay(delay, review.Token);
                         continue;
                     }
+                }
+
+                // A model whose output limit is below ours (Claude 3 Haiku and older OpenAI models: 4,096)
+                // refuses the request with a 400 naming the limit: asked once more with 4,096.
+                if (completion.Outcome == LlmOutcome.BadRequest && !outputLowered && maxOutput > FallbackOutputTokens && NamesOutputLimit(completion.Message))
+                {
+                    outputLowered = true;
+                    maxOutput = FallbackOutputTokens;
+                    Log.ChunkRetry(logger, input.RepoFullName, input.Number, chunk.Index + 1, "OutputLimit", 1);
+                    continue;
                 }
 
                 if (answerRetried || completion.Outcome is not (LlmOutcome.Refused or LlmOutcome.Truncated or LlmOutcome.InvalidOutput))
@@ -259,6 +270,18 @@ internal sealed partial class ReviewEngine(ReviewEngineOptions options, ILogger<
             parallel.Release();
         }
     }
+
+    private const int FallbackOutputTokens = 4_096;
+
+    // "max_tokens: 8192 > 4096, which is the maximum allowed number of output tokens" (Anthropic),
+    // "max_tokens is too large: 8192. This model supports at most 4096 completion tokens" (OpenAI),
+    // maxOutputTokens (Gemini).
+    private static bool NamesOutputLimit(string? message) =>
+        message is not null
+        && (message.Contains("max_tokens", StringComparison.OrdinalIgnoreCase)
+            || message.Contains("max_completion_tokens", StringComparison.OrdinalIgnoreCase)
+            || message.Contains("maxOutputTokens", StringComparison.OrdinalIgnoreCase)
+            || message.Contains("max_output_tokens", StringComparison.OrdinalIgnoreCase));
 
     internal static ModelReview? ParseReview(string? json)
     {

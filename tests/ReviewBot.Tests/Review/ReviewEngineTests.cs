@@ -9,6 +9,32 @@ namespace ReviewBot.Tests.Review;
 
 public sealed partial class ReviewEngineTests
 {
+    // Claude 3 Haiku and older OpenAI models cap the answer at 4,096 tokens and refuse 8,192 with a 400
+    // that names the limit: the chunk is asked once more with 4,096 instead of failing the review.
+    [Fact]
+    public async Task A_model_refusing_the_output_limit_is_asked_again_with_4096_tokens()
+    {
+        var llm = new FakeLlmClient((request, _) => request.MaxOutputTokens > 4_096
+            ? new LlmCompletion(LlmOutcome.BadRequest, null, 0, 0, "The Anthropic API rejected the request (400): max_tokens: 8192 > 4096, which is the maximum allowed number of output tokens for claude-3-haiku-20240307")
+            : FakeLlmClient.Json("""{"summary":"ok","comments":[]}"""));
+
+        var result = await Engine().ReviewAsync(Input([File("src/a.cs")]), Settings, llm, TestContext.Current.CancellationToken);
+
+        Assert.Equal(ReviewResultKind.Reviewed, result.Kind);
+        Assert.Equal([8_192, 4_096], llm.Requests.Select(r => r.MaxOutputTokens));
+    }
+
+    [Fact]
+    public async Task Any_other_bad_request_still_fails_at_once()
+    {
+        var llm = new FakeLlmClient((_, _) => new LlmCompletion(LlmOutcome.BadRequest, null, 0, 0, "The OpenAI API rejected the request (400): Invalid schema for response_format"));
+
+        var result = await Engine().ReviewAsync(Input([File("src/a.cs")]), Settings, llm, TestContext.Current.CancellationToken);
+
+        Assert.Equal(ReviewResultKind.Failed, result.Kind);
+        Assert.Single(llm.Requests);
+    }
+
     // Only the marker's key is broken: an HTML comment quoted in a code block is posted as written
     // (GitHub shows "&lt;" literally inside code, which corrupted such suggestions).
     [Fact]
