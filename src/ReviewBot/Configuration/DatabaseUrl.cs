@@ -6,6 +6,14 @@ namespace ReviewBot.Configuration;
 // (postgres://user:pass@host:port/db?sslmode=require) or as an Npgsql connection string.
 internal static class DatabaseUrl
 {
+    // libpq's parameter names that Npgsql spells differently (Neon's URLs carry channel_binding).
+    private static readonly Dictionary<string, string> LibpqNames = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["channel_binding"] = "Channel Binding",
+        ["sslrootcert"] = "Root Certificate",
+        ["target_session_attrs"] = "Target Session Attributes",
+    };
+
     public static bool TryParse(string value, out string connectionString, out string? error)
     {
         connectionString = "";
@@ -96,25 +104,9 @@ internal static class DatabaseUrl
                 case "connect_timeout":
                     builder.Timeout = int.Parse(val, System.Globalization.CultureInfo.InvariantCulture);
                     break;
-                // libpq's names for what Npgsql spells differently (Neon's URLs carry channel_binding).
-                case "channel_binding":
-                    builder.ChannelBinding = val.ToLowerInvariant() switch
-                    {
-                        "disable" => ChannelBinding.Disable,
-                        "prefer" => ChannelBinding.Prefer,
-                        "require" => ChannelBinding.Require,
-                        _ => throw new FormatException("channel_binding"),
-                    };
-                    break;
-                case "sslrootcert":
-                    builder.RootCertificate = val;
-                    break;
-                case "target_session_attrs":
-                    builder["Target Session Attributes"] = val;
-                    break;
                 default:
-                    // Anything else is passed through as an Npgsql keyword (e.g. Maximum Pool Size).
-                    builder[key] = val;
+                    // Anything else is an Npgsql keyword (e.g. Maximum Pool Size), or libpq's name for one.
+                    builder[LibpqNames.GetValueOrDefault(key, key)] = val;
                     break;
             }
         }

@@ -100,9 +100,9 @@ internal sealed partial class DeliveryRecoveryService(
             }
 
             var items = result.Value!.Items;
-            if (items.Count > 0 && (newest is null || items.Max(d => d.DeliveredAt) > newest))
+            if (items.Count > 0 && items.Max(d => d.DeliveredAt) is var pageNewest && (newest is null || pageNewest > newest))
             {
-                newest = items.Max(d => d.DeliveredAt);
+                newest = pageNewest;
             }
 
             attempts.AddRange(items.Where(d => d.DeliveredAt >= since));

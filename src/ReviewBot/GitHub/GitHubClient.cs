@@ -1,6 +1,6 @@
-using System.Text;
 using System.Globalization;
 using System.Net.Http.Headers;
+using System.Text;
 using ReviewBot.Upstream;
 
 namespace ReviewBot.GitHub;

@@ -51,9 +51,10 @@ internal sealed partial class WebhookEndpoint(
         try
         {
             int length;
+            BodyRead read;
             try
             {
-                (rented, length) = await ReadBodyAsync(request.BodyReader, context.RequestAborted);
+                (read, rented, length) = await ReadBodyAsync(request.BodyReader, context.RequestAborted);
             }
             catch (BadHttpRequestException ex)
             {
@@ -61,17 +62,15 @@ internal sealed partial class WebhookEndpoint(
                 return Reject(label, "bad_request", ex.StatusCode, "Unreadable request body");
             }
 
-            if (rented is null)
+            switch (read)
             {
-                return Reject(label, "bad_request", StatusCodes.Status413PayloadTooLarge, "Payload over 25 MiB");
-            }
-
-            if (length < 0)
-            {
-                // The server is stopping and stopped reading before the body was complete. A 401 over the
-                // partial body would be final (the recovery loop redelivers only 5xx and no-answer
-                // failures); a 503 makes it a failed delivery that is asked for again.
-                return Reject(label, "unavailable", StatusCodes.Status503ServiceUnavailable, "Shutting down before the whole body arrived; redeliver");
+                case BodyRead.TooLarge:
+                    return Reject(label, "bad_request", StatusCodes.Status413PayloadTooLarge, "Payload over 25 MiB");
+                case BodyRead.Cut:
+                    // The server is stopping and stopped reading before the body was complete. A 401 over
+                    // the partial body would be final (the recovery loop redelivers only 5xx and no-answer
+                    // failures); a 503 makes it a failed delivery that is asked for again.
+                    return Reject(label, "unavailable", StatusCodes.Status503ServiceUnavailable, "Shutting down before the whole body arrived; redeliver");
             }
 
             var body = rented.AsMemory(0, length);
@@ -216,25 +215,25 @@ internal sealed partial class WebhookEndpoint(
     private static bool IsDatabaseUnavailable(Exception ex) =>
         ex is NpgsqlException or TimeoutException or OperationCanceledException or System.Net.Sockets.SocketException;
 
-    // Reads the body into one pooled array, giving up as soon as more than MaxBodyBytes have arrived,
-    // so an oversized body is never held in full. Null: too large. Length -1: the read was cancelled
-    // (the server shutting down) before the body was complete.
-    private static async Task<(byte[]? Buffer, int Length)> ReadBodyAsync(PipeReader reader, CancellationToken cancellationToken)
+    private enum BodyRead
+    {
+        Read,
+        TooLarge,  // more than MaxBodyBytes arrived
+        Cut,       // the read was cancelled (the server stopping) before the body was complete
+    }
+
+    // Reads the body into one pooled array (only when Read), giving up as soon as more than
+    // MaxBodyBytes have arrived, so an oversized body is never held in full.
+    private static async Task<(BodyRead Read, byte[]? Buffer, int Length)> ReadBodyAsync(PipeReader reader, CancellationToken cancellationToken)
     {
         while (true)
         {
             var result = await reader.ReadAsync(cancellationToken);
             var buffer = result.Buffer;
-            if (buffer.Length > MaxBodyBytes)
+            if (buffer.Length > MaxBodyBytes || (result.IsCanceled && !result.IsCompleted))
             {
                 reader.AdvanceTo(buffer.End);
-                return (null, 0);
-            }
-
-            if (result.IsCanceled && !result.IsCompleted)
-            {
-                reader.AdvanceTo(buffer.End);
-                return (ArrayPool<byte>.Shared.Rent(1), -1);
+                return (buffer.Length > MaxBodyBytes ? BodyRead.TooLarge : BodyRead.Cut, null, 0);
             }
 
             if (result.IsCompleted)
@@ -243,7 +242,7 @@ internal sealed partial class WebhookEndpoint(
                 var array = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
                 buffer.CopyTo(array);
                 reader.AdvanceTo(buffer.End);
-                return (array, length);
+                return (BodyRead.Read, array, length);
             }
 
             // Nothing consumed, everything examined: the next read returns once more bytes arrive.

@@ -40,10 +40,6 @@ internal sealed partial class BackgroundStart(
     // (CONTRACT §1 keeps 0 for a clean shutdown), so that a restart policy such as on-failure applies.
     public bool Failed => _failed;
 
-    // For tests: ServeCommand holds its instances, since the provider is disposed when the host ends.
-    internal static bool AnyFailed(IServiceProvider services) =>
-        services.GetServices<IHostedService>().OfType<BackgroundStart>().Any(b => b.Failed);
-
     public Task StartAsync(CancellationToken cancellationToken)
     {
         lifetime.ApplicationStarted.Register(() =>

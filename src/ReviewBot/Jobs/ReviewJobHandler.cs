@@ -132,7 +132,6 @@ internal sealed partial class ReviewJobHandler(
             return update ?? new JobOutcome.Deferred(at, message);
         }
 
-
         var files = await github.ListPullRequestFilesAsync(job.InstallationId, job.RepoFullName, job.PrNumber, cancellationToken);
         if (!files.IsOk)
         {

@@ -1,4 +1,5 @@
 using System.Net.Http.Headers;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using ReviewBot.Configuration;
@@ -92,9 +93,9 @@ internal sealed class GitHubOAuth(IHttpClientFactory httpClientFactory, ReviewBo
     {
         using var request = new HttpRequestMessage(HttpMethod.Delete, new Uri(Base(options.GitHubApiUrl), $"applications/{Uri.EscapeDataString(options.GitHubClientId!)}/token"))
         {
-            Content = new StringContent($"{{\"access_token\":\"{JsonEncodedText.Encode(userToken)}\"}}", System.Text.Encoding.UTF8, "application/json"),
+            Content = new StringContent($"{{\"access_token\":\"{JsonEncodedText.Encode(userToken)}\"}}", Encoding.UTF8, "application/json"),
         };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{options.GitHubClientId}:{options.GitHubClientSecret}")));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{options.GitHubClientId}:{options.GitHubClientSecret}")));
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/vnd.github+json"));
         request.Headers.UserAgent.Add(new ProductInfoHeaderValue("ReviewBot", "1.0"));
         try
