@@ -1,6 +1,5 @@
 using System.Collections;
 using System.Globalization;
-using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 
 namespace ReviewBot.Configuration;
@@ -214,24 +213,16 @@ internal static class ConfigurationLoader
             return null;
         }
 
-        try
+        switch (RsaPrivateKeyPem.Check(pem))
         {
-            using var rsa = RSA.Create();
-            rsa.ImportFromPem(pem);
-            if (rsa.KeySize < 2048)
-            {
-                errors.Add($"{source} must be an RSA key of at least 2048 bits");
+            case PrivateKeyProblem.None:
+                return pem;
+            case PrivateKeyProblem.TooSmall:
+                errors.Add($"{source} must be an RSA key of at least {RsaPrivateKeyPem.MinimumBits} bits");
                 return null;
-            }
-
-            // A public key imports too, but cannot sign.
-            rsa.ExportRSAPrivateKey();
-            return pem;
-        }
-        catch (Exception ex) when (ex is ArgumentException or CryptographicException)
-        {
-            errors.Add($"{source} is not a PEM RSA private key (PKCS#1 \"BEGIN RSA PRIVATE KEY\" or PKCS#8 \"BEGIN PRIVATE KEY\")");
-            return null;
+            default:
+                errors.Add($"{source} is not a PEM RSA private key (PKCS#1 \"BEGIN RSA PRIVATE KEY\" or PKCS#8 \"BEGIN PRIVATE KEY\")");
+                return null;
         }
     }
 

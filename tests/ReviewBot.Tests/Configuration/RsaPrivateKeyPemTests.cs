@@ -1,0 +1,88 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using ReviewBot.Configuration;
+
+namespace ReviewBot.Tests.Configuration;
+
+// The managed check must say what importing the key with RSA (OpenSSL) would: every case is checked
+// against RSA.ImportFromPem itself, so a disagreement fails here rather than at the first JWT.
+public sealed class RsaPrivateKeyPemTests
+{
+    private static readonly RSA Key2048 = RSA.Create(2048);
+
+    public static TheoryData<string, string> Keys()
+    {
+        using var rsa1024 = RSA.Create(1024);
+        using var rsa3072 = RSA.Create(3072);
+        using var rsa2056 = RSA.Create(2056);
+        using var ec = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=test", Key2048, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddDays(1));
+        var pkcs1 = Key2048.ExportRSAPrivateKeyPem();
+        var encrypted = Key2048.ExportEncryptedPkcs8PrivateKeyPem("password", new PbeParameters(PbeEncryptionAlgorithm.Aes128Cbc, HashAlgorithmName.SHA256, 1000));
+        var truncated = TruncateBody(pkcs1);
+
+        return new TheoryData<string, string>
+        {
+            { "PKCS#1 2048", pkcs1 },
+            { "PKCS#8 2048", Key2048.ExportPkcs8PrivateKeyPem() },
+            { "PKCS#1 3072", rsa3072.ExportRSAPrivateKeyPem() },
+            { "PKCS#8 2056", rsa2056.ExportPkcs8PrivateKeyPem() },
+            { "PKCS#1 1024", rsa1024.ExportRSAPrivateKeyPem() },
+            { "PKCS#8 1024", rsa1024.ExportPkcs8PrivateKeyPem() },
+            { "text around the key", "GitHub App key, downloaded 2026-11-24\n" + pkcs1 + "\nend of file\n" },
+            { "certificate before the key", certificate.ExportCertificatePem() + "\n" + pkcs1 },
+            { "public key (SPKI)", Key2048.ExportSubjectPublicKeyInfoPem() },
+            { "public key (PKCS#1)", Key2048.ExportRSAPublicKeyPem() },
+            { "encrypted PKCS#8", encrypted },
+            { "EC key in PKCS#8", ec.ExportPkcs8PrivateKeyPem() },
+            { "EC key", ec.ExportECPrivateKeyPem() },
+            { "two keys", pkcs1 + "\n" + rsa3072.ExportRSAPrivateKeyPem() },
+            { "private and public key", pkcs1 + "\n" + Key2048.ExportSubjectPublicKeyInfoPem() },
+            { "truncated body", truncated },
+            { "not base64 DER", "-----BEGIN RSA PRIVATE KEY-----\nTOPSECRETBYTES\n-----END RSA PRIVATE KEY-----" },
+            { "PKCS#8 label on PKCS#1 DER", pkcs1.Replace("RSA PRIVATE KEY", "PRIVATE KEY", StringComparison.Ordinal) },
+            { "PKCS#1 label on PKCS#8 DER", Key2048.ExportPkcs8PrivateKeyPem().Replace("PRIVATE KEY", "RSA PRIVATE KEY", StringComparison.Ordinal) },
+            { "no PEM at all", "not a key" },
+            { "empty", "" },
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(Keys))]
+    public void Agrees_with_importing_the_key(string name, string pem)
+    {
+        Assert.True(Expected(pem) == RsaPrivateKeyPem.Check(pem), name);
+    }
+
+    [Fact]
+    public void Accepts_the_keys_GitHub_hands_out_and_rejects_a_small_one()
+    {
+        using var small = RSA.Create(1024);
+
+        Assert.Equal(PrivateKeyProblem.None, RsaPrivateKeyPem.Check(Key2048.ExportRSAPrivateKeyPem()));
+        Assert.Equal(PrivateKeyProblem.TooSmall, RsaPrivateKeyPem.Check(small.ExportRSAPrivateKeyPem()));
+        Assert.Equal(PrivateKeyProblem.NotAnRsaPrivateKey, RsaPrivateKeyPem.Check(Key2048.ExportSubjectPublicKeyInfoPem()));
+    }
+
+    private static PrivateKeyProblem Expected(string pem)
+    {
+        try
+        {
+            using var rsa = RSA.Create();
+            rsa.ImportFromPem(pem);
+            rsa.ExportRSAPrivateKey();
+            return rsa.KeySize < RsaPrivateKeyPem.MinimumBits ? PrivateKeyProblem.TooSmall : PrivateKeyProblem.None;
+        }
+        catch (Exception ex) when (ex is ArgumentException or CryptographicException)
+        {
+            return PrivateKeyProblem.NotAnRsaPrivateKey;
+        }
+    }
+
+    private static string TruncateBody(string pem)
+    {
+        var lines = pem.Split('\n');
+        return string.Join('\n', lines[..4]) + "\n" + lines[^1];
+    }
+}
