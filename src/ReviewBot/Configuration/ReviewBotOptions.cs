@@ -1,3 +1,4 @@
+using System.Text;
 using Microsoft.Extensions.Logging;
 
 namespace ReviewBot.Configuration;
@@ -74,6 +75,15 @@ internal sealed record ReviewBotOptions
         yield return $"PUBLIC_URL={PublicUrl?.ToString() ?? "(not set)"}";
         yield return $"GITHUB_WEB_URL={GitHubWebUrl}";
         yield return $"settings page: {(SettingsPageEnabled ? "enabled" : "disabled")}";
+    }
+
+    // The compiler's record ToString would print every property, the private key and secrets included,
+    // wherever the options object is formatted (a log line, an exception message, a diagnostics event
+    // that prints registered singletons); the masked display lines instead.
+    private bool PrintMembers(StringBuilder builder)
+    {
+        builder.AppendJoin(", ", ToDisplayLines());
+        return true;
     }
 
     private static string Mask(string secret) => $"(set, {secret.Length} characters, masked)";

@@ -159,14 +159,21 @@ public sealed class ConfigurationLoaderTests
         Assert.Contains(errors, e => e.Contains("GITHUB_CLIENT_SECRET", StringComparison.Ordinal));
     }
 
-    [Fact]
-    public void Display_lines_never_contain_secret_values()
+    [Theory]
+    [InlineData("display lines")]
+    [InlineData("ToString")]
+    public void Options_never_print_secret_values(string how)
     {
         var env = Valid();
         env["ADMIN_TOKEN"] = "admin-token-admin-token-admin-token-1234";
+        env["GITHUB_CLIENT_ID"] = "Iv1.client";
+        env["GITHUB_CLIENT_SECRET"] = "client-secret-value";
+        env["PUBLIC_URL"] = "https://reviewbot.example.com";
         var (options, _) = ConfigurationLoader.Load(env);
 
-        var text = string.Join('\n', options!.ToDisplayLines());
+        var text = how == "ToString" ? options!.ToString() : string.Join('\n', options!.ToDisplayLines());
+
+        Assert.DoesNotContain("client-secret-value", text, StringComparison.Ordinal);
 
         Assert.DoesNotContain("webhook-secret-value", text, StringComparison.Ordinal);
         Assert.DoesNotContain("p@ss", text, StringComparison.Ordinal);
