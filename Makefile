@@ -14,7 +14,7 @@ RUN_PG_PORT ?= 55440
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
-.PHONY: build test test-unit test-integration publish run clean
+.PHONY: build test test-unit test-integration publish run clean rd-xml
 
 build:
 	$(DOTNET) build ReviewBot.slnx -c Debug
@@ -27,6 +27,12 @@ test:
 
 demo:
 	@scripts/demo.sh
+
+# Rewrites src/ReviewBot/ReviewBot.rd.xml, the generic types the DI container closes at start, from
+# what the real composition builds (PrecompiledGenericsTests); run it after changing registrations
+# or packages when that test fails.
+rd-xml:
+	@REVIEWBOT_UPDATE_RD_XML=1 TEST_PROJECT=tests/ReviewBot.IntegrationTests TEST_ARGS="--filter-class *PrecompiledGenericsTests" scripts/test.sh
 
 publish:
 	@mkdir -p artifacts

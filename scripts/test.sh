@@ -33,7 +33,13 @@ dotnet build ReviewBot.slnx -c Debug -warnaserror -nologo -v quiet
 log=artifacts/test-output.log
 mkdir -p artifacts
 set +e
-dotnet test --solution ReviewBot.slnx --no-build -c Debug 2>&1 | tee "$log"
+if [ -n "${TEST_PROJECT:-}" ]; then
+  # One project, with test-platform arguments (make rd-xml).
+  # shellcheck disable=SC2086
+  dotnet test --project "$TEST_PROJECT" --no-build -c Debug -- ${TEST_ARGS:-} 2>&1 | tee "$log"
+else
+  dotnet test --solution ReviewBot.slnx --no-build -c Debug 2>&1 | tee "$log"
+fi
 status=${PIPESTATUS[0]}
 set -e
 

@@ -40,6 +40,18 @@ internal sealed partial class BackgroundStart(
     // (CONTRACT §1 keeps 0 for a clean shutdown), so that a restart policy such as on-failure applies.
     public bool Failed => _failed;
 
+    // Completes once every background service has been resolved and started (or one failed).
+    internal Task Starting
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _starting;
+            }
+        }
+    }
+
     public Task StartAsync(CancellationToken cancellationToken)
     {
         lifetime.ApplicationStarted.Register(() =>
