@@ -26,10 +26,11 @@ internal static partial class ServeCommand
         // The schema check mostly waits on PostgreSQL (a new connection, then one read), while what
         // the start after it needs is CPU work: the web server's dependency graph (the background
         // services are built once it listens: BackgroundStart). Do both at once instead of one after
-        // the other, and open a second connection meanwhile for the first request (bench/RESULTS.md,
-        // startup). Nothing is started, served or claimed before the migration has succeeded.
+        // the other; the check's connection then serves the first request. Nothing is started, served
+        // or claimed before the migration has succeeded. (A second connection opened meanwhile for
+        // the first request, and binding the port before the check completed, both measured slower
+        // on two cores shared with PostgreSQL: bench/RESULTS.md, startup, session 6.)
         var migration = MigrateWithRetryAsync(app, lifetime.ApplicationStopping);
-        _ = WarmPoolAsync(app.Services.GetRequiredService<NpgsqlDataSource>(), lifetime.ApplicationStopping);
         // Taken now: RunAsync disposes the service provider when it returns.
         var background = app.Services.GetServices<IHostedService>().OfType<BackgroundStart>().ToList();
         if (!await migration)
@@ -39,20 +40,6 @@ internal static partial class ServeCommand
 
         await app.RunAsync();
         return background.Any(b => b.Failed) ? CommandLine.ExitFailed : CommandLine.ExitOk;
-    }
-
-    // Opens one more pooled connection and hands it back idle. Best effort and never awaited: if the
-    // database is not there, the migration's retry loop is what reports it.
-    private static async Task WarmPoolAsync(NpgsqlDataSource dataSource, CancellationToken stopping)
-    {
-        try
-        {
-            await using var connection = await dataSource.OpenConnectionAsync(stopping);
-        }
-        catch (Exception ex) when (ex is NpgsqlException or TimeoutException or OperationCanceledException or InvalidOperationException)
-        {
-            // Reported by the migration, which needs the same database.
-        }
     }
 
     public static async Task<int> MigrateAsync(AppFactory buildApp)
