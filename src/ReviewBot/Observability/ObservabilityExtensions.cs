@@ -24,7 +24,18 @@ internal static class ObservabilityExtensions
         builder.Logging.AddFilter("Polly", LogLevel.Warning);
 
         builder.Logging.AddConsole(o => o.FormatterName = JsonLogFormatter.FormatterName);
-        // Registered directly: AddConsoleFormatter<T, TOptions> binds options by reflection (not AOT-safe).
+        // Ours only: AddConsole registers the simple, systemd and JSON formatters, and the console
+        // provider builds every registered one (each with its options monitor and factory) at start.
+        // Ours is registered directly: AddConsoleFormatter<T, TOptions> binds options by reflection
+        // (not AOT-safe).
+        for (var i = builder.Services.Count - 1; i >= 0; i--)
+        {
+            if (builder.Services[i].ServiceType == typeof(ConsoleFormatter))
+            {
+                builder.Services.RemoveAt(i);
+            }
+        }
+
         builder.Services.AddSingleton<ConsoleFormatter, JsonLogFormatter>();
 
         builder.Logging.EnableEnrichment();
