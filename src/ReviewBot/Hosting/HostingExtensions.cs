@@ -54,18 +54,32 @@ internal static class HostingExtensions
             o.ServicesStopConcurrently = true;
         });
 
-        builder.Services.AddNpgsqlSlimDataSource(options.DatabaseConnectionString, dataSource =>
-        {
-            dataSource.EnableArrays();
-            // schema.sql uses only PostgreSQL's built-in types (bigint, integer, text, text[], boolean,
-            // timestamptz), which Npgsql knows without asking. With type loading on, the first connection
-            // of every process first runs a large pg_type/pg_catalog query, a round trip and its parsing
-            // on the start-up path ("falls back to a small, builtin, set of known types and type ids":
-            // Npgsql NpgsqlTypeLoadingOptionsBuilder.EnableTypeLoading; bench/RESULTS.md, startup).
-            dataSource.ConfigureTypeLoading(typeLoading => typeLoading.EnableTypeLoading(false));
-        });
+        // `serve` registers the data source it has already opened the schema check on (ServeCommand);
+        // being registered later, that one is the one resolved.
+        builder.Services.AddNpgsqlSlimDataSource(options.DatabaseConnectionString, ConfigureDataSource);
         builder.Services.AddSingleton<SchemaMigrator>();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));
         return builder;
+    }
+
+    // The data source outside the container, for `serve` to open the schema check's connection while
+    // the host is still being built.
+    public static NpgsqlDataSource CreateDataSource(ReviewBotOptions options, ILoggerFactory loggerFactory)
+    {
+        var dataSource = new NpgsqlSlimDataSourceBuilder(options.DatabaseConnectionString);
+        dataSource.UseLoggerFactory(loggerFactory);
+        ConfigureDataSource(dataSource);
+        return dataSource.Build();
+    }
+
+    private static void ConfigureDataSource(NpgsqlSlimDataSourceBuilder dataSource)
+    {
+        dataSource.EnableArrays();
+        // schema.sql uses only PostgreSQL's built-in types (bigint, integer, text, text[], boolean,
+        // timestamptz), which Npgsql knows without asking. With type loading on, the first connection
+        // of every process first runs a large pg_type/pg_catalog query, a round trip and its parsing
+        // on the start-up path ("falls back to a small, builtin, set of known types and type ids":
+        // Npgsql NpgsqlTypeLoadingOptionsBuilder.EnableTypeLoading; bench/RESULTS.md, startup).
+        dataSource.ConfigureTypeLoading(typeLoading => typeLoading.EnableTypeLoading(false));
     }
 }

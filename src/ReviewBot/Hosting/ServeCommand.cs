@@ -20,17 +20,24 @@ internal static partial class ServeCommand
             return code;
         }
 
-        await using var app = buildApp(options, null);
-        var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
-
         // The schema check mostly waits on PostgreSQL (a new connection, then one read), while what
-        // the start after it needs is CPU work: the web server's dependency graph (the background
-        // services are built once it listens: BackgroundStart). Do both at once instead of one after
-        // the other; the check's connection then serves the first request. Nothing is started, served
-        // or claimed before the migration has succeeded. (A second connection opened meanwhile for
-        // the first request, and binding the port before the check completed, both measured slower
-        // on two cores shared with PostgreSQL: bench/RESULTS.md, startup, session 6.)
-        var migration = MigrateWithRetryAsync(app, lifetime.ApplicationStopping);
+        // the start needs meanwhile is CPU work: building the host and the web server's dependency
+        // graph (the background services are built once it listens: BackgroundStart). So the check
+        // starts first, on the data source the container is then given, and its connection serves the
+        // first request. Its log entries wait for the host's logging (DeferredLoggerFactory). Nothing
+        // is started, served or claimed before the migration has succeeded. (A second connection
+        // opened meanwhile for the first request, and binding the port before the check completed,
+        // both measured slower on two cores shared with PostgreSQL: bench/RESULTS.md, startup, session 6.)
+        var logging = new DeferredLoggerFactory(options.LogLevel);
+        using var stopping = new CancellationTokenSource();
+        await using var dataSource = HostingExtensions.CreateDataSource(options, logging);
+        var migration = Task.Run(() => MigrateWithRetryAsync(
+            new SchemaMigrator(dataSource, new Logger<SchemaMigrator>(logging)), logging.CreateLogger(typeof(ServeCommand).FullName!), stopping.Token));
+
+        await using var app = buildApp(options, builder => builder.Services.AddSingleton(dataSource));
+        logging.Attach(app.Services.GetRequiredService<ILoggerFactory>());
+        var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
+        using var stoppingLink = lifetime.ApplicationStopping.Register(stopping.Cancel);
         // Taken now: RunAsync disposes the service provider when it returns.
         var background = app.Services.GetServices<IHostedService>().OfType<BackgroundStart>().ToList();
         if (!await migration)
@@ -64,10 +71,8 @@ internal static partial class ServeCommand
         }
     }
 
-    internal static async Task<bool> MigrateWithRetryAsync(WebApplication app, CancellationToken stopping)
+    internal static async Task<bool> MigrateWithRetryAsync(SchemaMigrator migrator, ILogger logger, CancellationToken stopping)
     {
-        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ServeCommand).FullName!);
-        var migrator = app.Services.GetRequiredService<SchemaMigrator>();
         var deadline = DateTime.UtcNow + MigrationPatience;
         var delay = TimeSpan.FromMilliseconds(250);
         while (true)

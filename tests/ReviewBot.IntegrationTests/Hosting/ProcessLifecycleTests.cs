@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Npgsql;
 using ReviewBot.IntegrationTests.Infrastructure;
 
 namespace ReviewBot.IntegrationTests.Hosting;
@@ -30,6 +31,31 @@ public sealed class ProcessLifecycleTests
                 Assert.True(json.RootElement.TryGetProperty(field, out _), $"'{field}' missing in: {line}");
             }
         }
+    }
+
+    [Fact]
+    public async Task Serve_waits_for_a_database_that_is_not_up_yet_and_says_so_in_its_log()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        var target = new NpgsqlConnectionStringBuilder(db.ConnectionString);
+        await using var proxy = new TcpProxy(target.Host!, target.Port);
+        proxy.GoDown();
+        var viaProxy = new NpgsqlConnectionStringBuilder(db.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port, Timeout = 2 }.ConnectionString;
+        await using var process = ReviewBotProcess.Start(ReviewBotProcess.BaseEnvironment(viaProxy, ReviewBotProcess.FreePort()));
+
+        await Task.Delay(TimeSpan.FromSeconds(1.5), TestContext.Current.CancellationToken);
+        Assert.False(process.HasExited);
+        proxy.ComeBack();
+        await process.WaitForHealthyAsync(TimeSpan.FromSeconds(30));
+        process.Terminate();
+        Assert.Equal(0, await process.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+
+        // The schema check starts before the host's logging exists; its warnings are still written, as JSON.
+        var notReady = process.StandardOutput.Where(line => line.Contains("Database not ready", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(notReady);
+        using var json = JsonDocument.Parse(notReady[0]);
+        Assert.Equal("warn", json.RootElement.GetProperty("level").GetString());
+        Assert.Equal("ReviewBot.Hosting.ServeCommand", json.RootElement.GetProperty("category").GetString());
     }
 
     [Fact]
