@@ -1,5 +1,4 @@
 using System.Formats.Asn1;
-using System.Numerics;
 using System.Security.Cryptography;
 
 namespace ReviewBot.Configuration;
@@ -86,6 +85,7 @@ internal static class RsaPrivateKeyPem
             return -1;
         }
 
+        // rsaEncryption; .NET does not look at the parameters.
         var algorithm = info.ReadSequence();
         if (algorithm.ReadObjectIdentifier() != RsaEncryptionOid)
         {
@@ -96,43 +96,51 @@ internal static class RsaPrivateKeyPem
     }
 
     // RSAPrivateKey (RFC 8017 A.1.2): SEQUENCE { version, modulus, publicExponent, privateExponent,
-    // prime1, prime2, exponent1, exponent2, coefficient, otherPrimeInfos OPTIONAL }.
+    // prime1, prime2, exponent1, exponent2, coefficient } (version 0: two primes, no otherPrimeInfos),
+    // with the sizes .NET imports: the private exponent no longer than the modulus, the CRT values
+    // no longer than half of it.
     private static int Pkcs1ModulusBits(byte[] der)
     {
         var reader = new AsnReader(der, AsnEncodingRules.BER);
         var key = reader.ReadSequence();
         reader.ThrowIfNotEmpty();
-        if (!key.TryReadInt32(out var version) || version is not (0 or 1))
+        if (!key.TryReadInt32(out var version) || version != 0)
         {
             return -1;
         }
 
-        var modulus = key.ReadIntegerBytes().Span;
-        for (var i = 0; i < 7; i++)
+        var modulus = Positive(key.ReadIntegerBytes().Span);
+        var publicExponent = Positive(key.ReadIntegerBytes().Span);
+        var privateExponent = Positive(key.ReadIntegerBytes().Span);
+        if (modulus.IsEmpty || publicExponent.IsEmpty || privateExponent.IsEmpty || privateExponent.Length > modulus.Length)
         {
-            if (key.ReadIntegerBytes().Span is [0] or [])
+            return -1;
+        }
+
+        var half = (modulus.Length + 1) / 2;
+        for (var i = 0; i < 5; i++)
+        {
+            var value = Positive(key.ReadIntegerBytes().Span);
+            if (value.IsEmpty || value.Length > half)
             {
                 return -1;
             }
         }
 
-        // Two's complement: a modulus is positive, and its leading 0x00 (there when the top bit is
-        // set) is not part of the number.
-        if (modulus is [>= 0x80, ..])
+        key.ThrowIfNotEmpty();
+
+        // As RSA.KeySize reports it: the modulus's length in whole bytes.
+        return modulus.Length * 8;
+    }
+
+    // An INTEGER's bytes as .NET imports them, unsigned, without leading zero bytes; empty for zero.
+    private static ReadOnlySpan<byte> Positive(ReadOnlySpan<byte> integer)
+    {
+        while (integer is [0, ..])
         {
-            return -1;
+            integer = integer[1..];
         }
 
-        while (modulus is [0, ..])
-        {
-            modulus = modulus[1..];
-        }
-
-        if (modulus.IsEmpty)
-        {
-            return -1;
-        }
-
-        return ((modulus.Length - 1) * 8) + 32 - BitOperations.LeadingZeroCount((uint)modulus[0]);
+        return integer;
     }
 }

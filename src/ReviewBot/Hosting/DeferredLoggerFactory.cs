@@ -2,8 +2,8 @@ using System.Collections.Concurrent;
 
 namespace ReviewBot.Hosting;
 
-// Loggers for what `serve` starts before the host (and so its logging) exists: the schema check and
-// the data source it opens. Entries at or above LOG_LEVEL are kept, up to MaxPending, and written
+// Loggers for what `serve` starts before the host (and so its logging) exists: the data source whose
+// first connection it opens meanwhile. Entries at or above LOG_LEVEL are kept, up to MaxPending, and written
 // through the host's logging (its filters, its format; stamped when written) once Attach hands it
 // over, in order; after that every call goes straight through.
 internal sealed class DeferredLoggerFactory(LogLevel minimumLevel) : ILoggerFactory
@@ -20,24 +20,22 @@ internal sealed class DeferredLoggerFactory(LogLevel minimumLevel) : ILoggerFact
 
     public void Attach(ILoggerFactory target)
     {
-        List<(string Category, Action<ILogger> Write)> replay;
-        int dropped;
+        // Written under the lock, and the target published after: an entry logged meanwhile waits
+        // in TryKeep and is written after these, in order.
         lock (_gate)
         {
-            replay = [.. _pending];
+            foreach (var (category, write) in _pending)
+            {
+                write(target.CreateLogger(category));
+            }
+
+            if (_dropped > 0)
+            {
+                target.CreateLogger(typeof(DeferredLoggerFactory).FullName!).LogWarning("{Dropped} log entries written before the host's logging existed were dropped", _dropped);
+            }
+
             _pending.Clear();
-            dropped = _dropped;
             Volatile.Write(ref _target, target);
-        }
-
-        foreach (var (category, write) in replay)
-        {
-            write(target.CreateLogger(category));
-        }
-
-        if (dropped > 0)
-        {
-            target.CreateLogger(typeof(DeferredLoggerFactory).FullName!).LogWarning("{Dropped} log entries written before the host's logging existed were dropped", dropped);
         }
     }
 

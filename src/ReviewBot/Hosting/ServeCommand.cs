@@ -12,6 +12,8 @@ internal static partial class ServeCommand
     // A database that is still starting (compose, a fresh cluster) gets this long before we give up.
     private static readonly TimeSpan MigrationPatience = TimeSpan.FromSeconds(60);
 
+    private static readonly TimeSpan FirstConnectionWait = TimeSpan.FromSeconds(2);
+
     public static async Task<int> RunAsync(AppFactory buildApp)
     {
         var (options, code) = CommandLine.LoadOrReport(Console.Error);
@@ -22,22 +24,25 @@ internal static partial class ServeCommand
 
         // The schema check mostly waits on PostgreSQL (a new connection, then one read), while what
         // the start needs meanwhile is CPU work: building the host and the web server's dependency
-        // graph (the background services are built once it listens: BackgroundStart). So the check
-        // starts first, on the data source the container is then given, and its connection serves the
-        // first request. Its log entries wait for the host's logging (DeferredLoggerFactory). Nothing
-        // is started, served or claimed before the migration has succeeded. (A second connection
-        // opened meanwhile for the first request, and binding the port before the check completed,
-        // both measured slower on two cores shared with PostgreSQL: bench/RESULTS.md, startup, session 6.)
+        // graph (the background services are built once it listens: BackgroundStart). So the data
+        // source is created first and its first connection opened while the host is built; the
+        // container is given that data source, and the check, then the first request, reuse the
+        // connection. Opening it is all that happens early (read-only, failures left to the check to
+        // report): the check itself, and any DDL, runs once the host exists. What Npgsql logs before
+        // the host's logging exists is kept for it (DeferredLoggerFactory). Nothing is started, served
+        // or claimed before the migration has succeeded. (A second connection opened for the first
+        // request, and binding the port before the check completed, both measured slower on two cores
+        // shared with PostgreSQL: bench/RESULTS.md, startup, session 6.)
         var logging = new DeferredLoggerFactory(options.LogLevel);
-        using var stopping = new CancellationTokenSource();
         await using var dataSource = HostingExtensions.CreateDataSource(options, logging);
-        var migration = Task.Run(() => MigrateWithRetryAsync(
-            new SchemaMigrator(dataSource, new Logger<SchemaMigrator>(logging)), logging.CreateLogger(typeof(ServeCommand).FullName!), stopping.Token));
+        var firstConnection = Task.Run(() => OpenFirstConnectionAsync(dataSource));
 
         await using var app = buildApp(options, builder => builder.Services.AddSingleton(dataSource));
         logging.Attach(app.Services.GetRequiredService<ILoggerFactory>());
         var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
-        using var stoppingLink = lifetime.ApplicationStopping.Register(stopping.Cancel);
+        // Normally done by now; a database that does not answer is the check's to wait for.
+        await firstConnection.WaitAsync(FirstConnectionWait).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        var migration = MigrateWithRetryAsync(app, lifetime.ApplicationStopping);
         // Taken now: RunAsync disposes the service provider when it returns.
         var background = app.Services.GetServices<IHostedService>().OfType<BackgroundStart>().ToList();
         if (!await migration)
@@ -71,8 +76,22 @@ internal static partial class ServeCommand
         }
     }
 
-    internal static async Task<bool> MigrateWithRetryAsync(SchemaMigrator migrator, ILogger logger, CancellationToken stopping)
+    // Best effort: a database that is not there yet is the schema check's to wait for and report.
+    private static async Task OpenFirstConnectionAsync(NpgsqlDataSource dataSource)
     {
+        try
+        {
+            await using var connection = await dataSource.OpenConnectionAsync();
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidOperationException or ObjectDisposedException)
+        {
+        }
+    }
+
+    internal static async Task<bool> MigrateWithRetryAsync(WebApplication app, CancellationToken stopping)
+    {
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ServeCommand).FullName!);
+        var migrator = app.Services.GetRequiredService<SchemaMigrator>();
         var deadline = DateTime.UtcNow + MigrationPatience;
         var delay = TimeSpan.FromMilliseconds(250);
         while (true)

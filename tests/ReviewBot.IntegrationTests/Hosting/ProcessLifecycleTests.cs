@@ -50,7 +50,7 @@ public sealed class ProcessLifecycleTests
         process.Terminate();
         Assert.Equal(0, await process.WaitForExitAsync(TimeSpan.FromSeconds(30)));
 
-        // The schema check starts before the host's logging exists; its warnings are still written, as JSON.
+        // The first connection is opened before the host's logging exists; the check's warnings are written, as JSON.
         var notReady = process.StandardOutput.Where(line => line.Contains("Database not ready", StringComparison.Ordinal)).ToList();
         Assert.NotEmpty(notReady);
         using var json = JsonDocument.Parse(notReady[0]);

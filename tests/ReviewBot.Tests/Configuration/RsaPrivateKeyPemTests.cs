@@ -1,3 +1,4 @@
+using System.Formats.Asn1;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using ReviewBot.Configuration;
@@ -43,6 +44,16 @@ public sealed class RsaPrivateKeyPemTests
             { "not base64 DER", "-----BEGIN RSA PRIVATE KEY-----\nTOPSECRETBYTES\n-----END RSA PRIVATE KEY-----" },
             { "PKCS#8 label on PKCS#1 DER", pkcs1.Replace("RSA PRIVATE KEY", "PRIVATE KEY", StringComparison.Ordinal) },
             { "PKCS#1 label on PKCS#8 DER", Key2048.ExportPkcs8PrivateKeyPem().Replace("PRIVATE KEY", "RSA PRIVATE KEY", StringComparison.Ordinal) },
+            { "PKCS#1 rebuilt", Pkcs1(Key2048.ExportParameters(true)) },
+            { "PKCS#1 version 1", Pkcs1(Key2048.ExportParameters(true), version: 1) },
+            { "PKCS#1 with a trailing INTEGER", Pkcs1(Key2048.ExportParameters(true), trailing: true) },
+            { "PKCS#1 private exponent longer than the modulus", Pkcs1(Key2048.ExportParameters(true), d: d => [1, .. d]) },
+            { "PKCS#1 prime longer than half the modulus", Pkcs1(Key2048.ExportParameters(true), p: p => [1, .. p]) },
+            { "PKCS#1 negative prime", Pkcs1(Key2048.ExportParameters(true), negativeP: true) },
+            { "PKCS#8 rebuilt", Pkcs8(Key2048.ExportRSAPrivateKey()) },
+            { "PKCS#8 version 1", Pkcs8(Key2048.ExportRSAPrivateKey(), version: 1) },
+            { "PKCS#8 without algorithm parameters", Pkcs8(Key2048.ExportRSAPrivateKey(), nullParameters: false) },
+            { "PKCS#8 with OCTET STRING parameters", Pkcs8(Key2048.ExportRSAPrivateKey(), parameters: w => w.WriteOctetString([1, 2])) },
             { "no PEM at all", "not a key" },
             { "empty", "" },
         };
@@ -78,6 +89,63 @@ public sealed class RsaPrivateKeyPemTests
         {
             return PrivateKeyProblem.NotAnRsaPrivateKey;
         }
+    }
+
+    private static string Pkcs1(RSAParameters key, int version = 0, bool trailing = false, Func<byte[], byte[]>? d = null, Func<byte[], byte[]>? p = null, bool negativeP = false)
+    {
+        var writer = new AsnWriter(AsnEncodingRules.DER);
+        using (writer.PushSequence())
+        {
+            writer.WriteInteger(version);
+            writer.WriteIntegerUnsigned(key.Modulus);
+            writer.WriteIntegerUnsigned(key.Exponent);
+            writer.WriteIntegerUnsigned(d is null ? key.D : d(key.D!));
+            if (negativeP)
+            {
+                writer.WriteInteger(key.P); // top bit set and no leading zero: a negative number
+            }
+            else
+            {
+                writer.WriteIntegerUnsigned(p is null ? key.P : p(key.P!));
+            }
+
+            writer.WriteIntegerUnsigned(key.Q);
+            writer.WriteIntegerUnsigned(key.DP);
+            writer.WriteIntegerUnsigned(key.DQ);
+            writer.WriteIntegerUnsigned(key.InverseQ);
+            if (trailing)
+            {
+                writer.WriteInteger(7);
+            }
+        }
+
+        return PemEncoding.WriteString("RSA PRIVATE KEY", writer.Encode());
+    }
+
+    // Algorithm parameters: `parameters` when given, else NULL, or none at all.
+    private static string Pkcs8(byte[] pkcs1, int version = 0, bool nullParameters = true, Action<AsnWriter>? parameters = null)
+    {
+        var writer = new AsnWriter(AsnEncodingRules.DER);
+        using (writer.PushSequence())
+        {
+            writer.WriteInteger(version);
+            using (writer.PushSequence())
+            {
+                writer.WriteObjectIdentifier("1.2.840.113549.1.1.1");
+                if (parameters is not null)
+                {
+                    parameters(writer);
+                }
+                else if (nullParameters)
+                {
+                    writer.WriteNull();
+                }
+            }
+
+            writer.WriteOctetString(pkcs1);
+        }
+
+        return PemEncoding.WriteString("PRIVATE KEY", writer.Encode());
     }
 
     private static string TruncateBody(string pem)
