@@ -97,22 +97,22 @@ public sealed class RsaPrivateKeyPemTests
         using (writer.PushSequence())
         {
             writer.WriteInteger(version);
-            writer.WriteIntegerUnsigned(key.Modulus);
-            writer.WriteIntegerUnsigned(key.Exponent);
-            writer.WriteIntegerUnsigned(d is null ? key.D : d(key.D!));
+            writer.WriteIntegerUnsigned(Trim(key.Modulus!));
+            writer.WriteIntegerUnsigned(Trim(key.Exponent!));
+            writer.WriteIntegerUnsigned(Trim(d is null ? key.D! : d(key.D!)));
             if (negativeP)
             {
-                writer.WriteInteger(key.P); // top bit set and no leading zero: a negative number
+                writer.WriteInteger(Trim(key.P!)); // a full-size prime's top bit is set: without a leading zero, a negative number
             }
             else
             {
-                writer.WriteIntegerUnsigned(p is null ? key.P : p(key.P!));
+                writer.WriteIntegerUnsigned(Trim(p is null ? key.P! : p(key.P!)));
             }
 
-            writer.WriteIntegerUnsigned(key.Q);
-            writer.WriteIntegerUnsigned(key.DP);
-            writer.WriteIntegerUnsigned(key.DQ);
-            writer.WriteIntegerUnsigned(key.InverseQ);
+            writer.WriteIntegerUnsigned(Trim(key.Q!));
+            writer.WriteIntegerUnsigned(Trim(key.DP!));
+            writer.WriteIntegerUnsigned(Trim(key.DQ!));
+            writer.WriteIntegerUnsigned(Trim(key.InverseQ!));
             if (trailing)
             {
                 writer.WriteInteger(7);
@@ -120,6 +120,18 @@ public sealed class RsaPrivateKeyPemTests
         }
 
         return PemEncoding.WriteString("RSA PRIVATE KEY", writer.Encode());
+    }
+
+    // RSAParameters pads values to fixed sizes; DER integers carry no redundant leading zeros.
+    private static byte[] Trim(byte[] value)
+    {
+        var start = 0;
+        while (start < value.Length - 1 && value[start] == 0)
+        {
+            start++;
+        }
+
+        return value[start..];
     }
 
     // Algorithm parameters: `parameters` when given, else NULL, or none at all.
