@@ -134,9 +134,7 @@ internal sealed partial class WebhookEndpoint(
             {
                 // Inside the try: a database that is away makes this a 503 like any other store.
                 action = await intake.FindPullRequestOfJobAsync(rerun.JobId, rerun.InstallationId, rerun.RepoId, timeout.Token) is { } found
-                    ? new WebhookAction.Enqueue(new ReviewRequest(
-                        rerun.InstallationId, rerun.RepoId, rerun.Repo, found.PrNumber, "", rerun.HeadSha, found.BaseBranch, "rerequested", rerun.DeliveryId,
-                        DedupeKey.ForRun(rerun.RepoId, found.PrNumber, rerun.HeadSha, rerun.DeliveryId)))
+                    ? WebhookRouter.Rerun(rerun.InstallationId, rerun.RepoId, rerun.Repo, found.PrNumber, rerun.HeadSha, found.BaseBranch, rerun.DeliveryId)
                     : new WebhookAction.Ignore("check_run without pull request");
             }
 

@@ -137,11 +137,14 @@ internal static class WebhookRouter
                 : new WebhookAction.Ignore("check_run without pull request");
         }
 
-        var sha = checkRun.HeadSha ?? pr.Head?.Sha ?? "";
-        return new WebhookAction.Enqueue(new ReviewRequest(
-            installation.Id, repo.Id, repo.FullName!, pr.Number, "", sha, pr.Base?.Ref ?? "", "rerequested", deliveryId,
-            DedupeKey.ForRun(repo.Id, pr.Number, sha, deliveryId)));
+        return Rerun(installation.Id, repo.Id, repo.FullName!, pr.Number, checkRun.HeadSha ?? pr.Head?.Sha ?? "", pr.Base?.Ref ?? "", deliveryId);
     }
+
+    // A re-run of ReviewBot's check on a pull request: from the payload, or (a fork's) from the job
+    // behind the check run (WebhookAction.RerunJob, resolved on intake).
+    internal static WebhookAction.Enqueue Rerun(long installationId, long repoId, string repo, int prNumber, string sha, string baseBranch, string deliveryId) =>
+        new(new ReviewRequest(installationId, repoId, repo, prNumber, "", sha, baseBranch, "rerequested", deliveryId,
+            DedupeKey.ForRun(repoId, prNumber, sha, deliveryId)));
 
     // "issue_comment" created on a pull request (issue.pull_request present) whose body starts with
     // the command. The payload has no head SHA: the job resolves it (commit_sha stays empty).

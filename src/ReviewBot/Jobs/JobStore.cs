@@ -67,9 +67,6 @@ internal sealed class JobStore(NpgsqlDataSource dataSource)
         return owned;
     }
 
-    public async Task<IReadOnlyList<long>> RecoverOrphansAsync(TimeSpan grace, CancellationToken cancellationToken) =>
-        await RecoverOrphansAsync(grace, judgeLocks: true, cancellationToken);
-
     // judgeLocks false: only expired leases count (JobPresence.MayJudgeLocks).
     public async Task<IReadOnlyList<long>> RecoverOrphansAsync(TimeSpan grace, bool judgeLocks, CancellationToken cancellationToken)
     {

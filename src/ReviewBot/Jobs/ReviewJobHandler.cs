@@ -446,7 +446,7 @@ internal sealed partial class ReviewJobHandler(
                 var line = $"\n- line {c.Line}: {c.Body}\n";
                 if (text.Length + heading.Length + line.Length > limit)
                 {
-                    text.Append(CultureInfo.InvariantCulture, $"\n- …and {comments.Count - shown} more finding(s), left out: one GitHub review body cannot hold them all.\n");
+                    text.AppendFormat(CultureInfo.InvariantCulture, More, comments.Count - shown);
                     return text.ToString();
                 }
 

@@ -8,8 +8,9 @@ namespace ReviewBot.Settings;
 // address within Window, that address gets 429 until the window ends for any token but ADMIN_TOKEN
 // (32+ characters: hopeless to guess either way, and an operator behind the same reverse proxy must
 // not be locked out by someone else's guesses; SettingsAccess). In memory per process (a replica
-// restart or another replica starts afresh), which is enough to turn an online guessing attack from thousands of tries a second into ten a
-// minute. IPv6 clients are grouped by /64, the block one subscriber usually holds.
+// restart or another replica starts afresh), which is enough to turn an online guessing attack
+// from thousands of tries a second into ten a minute. IPv6 clients are grouped by /64, the block one
+// subscriber usually holds.
 internal sealed class FailedAuthenticationLimiter(TimeProvider time)
 {
     public const int MaxFailures = 10;

@@ -299,13 +299,13 @@ public sealed class JobStoreTests
         await db.ExecuteAsync("UPDATE review_jobs SET heartbeat_at = now() - interval '10 seconds'");
 
         // While both are alive nothing is recovered, however old the heartbeats.
-        Assert.Empty(await store.RecoverOrphansAsync(TimeSpan.FromSeconds(2), Ct));
+        Assert.Empty(await store.RecoverOrphansAsync(TimeSpan.FromSeconds(2), judgeLocks: true, Ct));
 
         // The dead worker's session ends (as when its process is killed): its lock is released.
         await deadConnection.DisposeAsync();
         NpgsqlConnection.ClearPool(deadConnection);
 
-        var recovered = await PollAsync(() => store.RecoverOrphansAsync(TimeSpan.FromSeconds(2), Ct), r => r.Count > 0);
+        var recovered = await PollAsync(() => store.RecoverOrphansAsync(TimeSpan.FromSeconds(2), judgeLocks: true, Ct), r => r.Count > 0);
         Assert.Equal([deadJob], recovered);
         Assert.Equal("pending", await JobSeed.StatusAsync(db, deadJob));
         Assert.Equal("processing", await JobSeed.StatusAsync(db, liveJob));
@@ -323,7 +323,7 @@ public sealed class JobStoreTests
 
         // No lock held (its lock connection blipped) but heartbeats are fresh: still ours.
         await store.HeartbeatAsync(worker, [claimed.Id], 60, Ct);
-        Assert.Empty(await store.RecoverOrphansAsync(TimeSpan.FromSeconds(5), Ct));
+        Assert.Empty(await store.RecoverOrphansAsync(TimeSpan.FromSeconds(5), judgeLocks: true, Ct));
     }
 
     // A worker whose outcome write was lost (the database stayed away past the runner's retries) goes
@@ -350,7 +350,7 @@ public sealed class JobStoreTests
         }
 
         // Its lease ran out although its owner is alive and heartbeating: recovered, and claimable again.
-        Assert.Equal([givenUp.Id], await store.RecoverOrphansAsync(TimeSpan.FromSeconds(30), Ct));
+        Assert.Equal([givenUp.Id], await store.RecoverOrphansAsync(TimeSpan.FromSeconds(30), judgeLocks: true, Ct));
         Assert.Equal("processing", await db.ScalarAsync<string>("SELECT status FROM review_jobs WHERE id = $1", running.Id));
         Assert.Equal(0, await db.ScalarAsync<int>("SELECT running FROM installations WHERE id = 14"));
     }
@@ -366,7 +366,7 @@ public sealed class JobStoreTests
         var job = Assert.Single(await store.ClaimAsync(1, 1, first, 60, Ct));
         await db.ExecuteAsync("UPDATE review_jobs SET lease_expires_at = now() - interval '1 second'");
 
-        Assert.Single(await store.RecoverOrphansAsync(TimeSpan.FromSeconds(2), Ct));
+        Assert.Single(await store.RecoverOrphansAsync(TimeSpan.FromSeconds(2), judgeLocks: true, Ct));
         var second = new WorkerIdentity();
         var again = Assert.Single(await store.ClaimAsync(1, 1, second, 60, Ct));
         Assert.Equal(job.Id, again.Id);
