@@ -13,8 +13,9 @@ internal enum PrivateKeyProblem
 // Checks GITHUB_PRIVATE_KEY the way RSA.ImportFromPem would read it, in managed code: PEM and DER
 // parsing only. Importing the key with RSA needs OpenSSL, and loading libssl and libcrypto cost
 // ~10 ms of every start before anything else could run (bench/RESULTS.md, startup, session 6); the
-// key is imported when the first App JWT is signed (GitHubAppJwt), by which time the web server is
-// listening. What is accepted: exactly one key in the text (as ImportFromPem requires), PKCS#1
+// key is imported when the container builds GitHubAppJwt, while the first database connection is
+// being opened (importing it at the first signature instead put that work beside the first request:
+// slower, session 7). What is accepted: exactly one key in the text (as ImportFromPem requires), PKCS#1
 // "RSA PRIVATE KEY" (what GitHub downloads) or unencrypted PKCS#8 "PRIVATE KEY" holding an
 // rsaEncryption key, with a modulus of at least 2048 bits.
 internal static class RsaPrivateKeyPem

@@ -17,34 +17,21 @@ internal sealed class GitHubAppJwt : IDisposable
     // A cached JWT is replaced this long before it expires, so no request carries one that lapses in flight.
     private static readonly TimeSpan RenewBefore = TimeSpan.FromMinutes(1);
 
-    private readonly string _pem;
+    private readonly RSA _key;
     private readonly long _appId;
     private readonly TimeProvider _time;
     private readonly Lock _gate = new();
     private (string Token, DateTimeOffset ExpiresAt)? _cached;
-    private RSA? _key;
-    private bool _disposed;
 
-    // The key is imported when the first JWT is signed, not here: this object is built while the host
-    // starts, and importing it loads OpenSSL (libssl and libcrypto: ~10 ms and ~4 MiB resident) before
-    // the service can answer. The key was already checked in managed code with the configuration
-    // (RsaPrivateKeyPem), so a key that cannot be imported stopped the start.
     public GitHubAppJwt(ReviewBotOptions options, TimeProvider time)
     {
         _appId = options.GitHubAppId;
-        _pem = options.GitHubPrivateKeyPem;
         _time = time;
-    }
+        _key = RSA.Create();
 
-    internal bool KeyImported
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _key is not null;
-            }
-        }
+        // ImportFromPem reads both "BEGIN RSA PRIVATE KEY" (PKCS#1, what GitHub downloads) and
+        // "BEGIN PRIVATE KEY" (PKCS#8).
+        _key.ImportFromPem(options.GitHubPrivateKeyPem);
     }
 
     public string Current()
@@ -52,19 +39,9 @@ internal sealed class GitHubAppJwt : IDisposable
         var now = _time.GetUtcNow();
         lock (_gate)
         {
-            ObjectDisposedException.ThrowIf(_disposed, this);
             if (_cached is { } cached && now < cached.ExpiresAt - RenewBefore)
             {
                 return cached.Token;
-            }
-
-            if (_key is null)
-            {
-                // ImportFromPem reads both "BEGIN RSA PRIVATE KEY" (PKCS#1, what GitHub downloads) and
-                // "BEGIN PRIVATE KEY" (PKCS#8).
-                var key = RSA.Create();
-                key.ImportFromPem(_pem);
-                _key = key;
             }
 
             var expiresAt = now + Lifetime;
@@ -93,15 +70,7 @@ internal sealed class GitHubAppJwt : IDisposable
         return signingInput + "." + Base64Url(signature);
     }
 
-    public void Dispose()
-    {
-        lock (_gate)
-        {
-            _disposed = true;
-            _key?.Dispose();
-            _key = null;
-        }
-    }
+    public void Dispose() => _key.Dispose();
 
     private static string Base64Url(ReadOnlySpan<byte> bytes) => System.Buffers.Text.Base64Url.EncodeToString(bytes);
 }

@@ -72,21 +72,6 @@ public sealed class GitHubAppJwtTests
         Assert.Equal(time.GetUtcNow().AddSeconds(-60).ToUnixTimeSeconds(), payload.RootElement.GetProperty("iat").GetInt64());
     }
 
-    [Fact]
-    public void Key_is_imported_when_the_first_jwt_is_signed_not_when_the_service_is_built()
-    {
-        using var rsa = RSA.Create(2048);
-        var jwt = new GitHubAppJwt(Options(rsa.ExportRSAPrivateKeyPem()), new FakeTimeProvider(Now));
-
-        Assert.False(jwt.KeyImported);
-        jwt.Current();
-        Assert.True(jwt.KeyImported);
-
-        jwt.Dispose();
-        Assert.False(jwt.KeyImported);
-        Assert.Throws<ObjectDisposedException>(() => jwt.Current());
-    }
-
     private static ReviewBotOptions Options(string pem) => new()
     {
         GitHubAppId = 4242,
