@@ -16,6 +16,8 @@ internal static partial class ServeCommand
 
     public static async Task<int> RunAsync(AppFactory buildApp)
     {
+        // The runtime has expanded the image's type data by now; its compressed copy is not needed again.
+        var image = NativeImage.ReleaseStartupData();
         var (options, code) = CommandLine.LoadOrReport(Console.Error);
         if (options is null)
         {
@@ -39,6 +41,12 @@ internal static partial class ServeCommand
 
         await using var app = buildApp(options, builder => builder.Services.AddSingleton(dataSource));
         logging.Attach(app.Services.GetRequiredService<ILoggerFactory>());
+        if (image is { } report)
+        {
+            var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ServeCommand).FullName!);
+            Log.NativeImageStarted(logger, report.PopulateError, report.ReleasedBytes);
+        }
+
         var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
         // Normally done by now; a database that does not answer is the check's to wait for.
         await firstConnection.WaitAsync(FirstConnectionWait).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
@@ -122,5 +130,8 @@ internal static partial class ServeCommand
 
         [LoggerMessage(2, LogLevel.Error, "Schema migration failed")]
         public static partial void MigrationFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(3, LogLevel.Debug, "Native image started: type data populated before start (error {PopulateError}), {ReleasedBytes} bytes of its compressed copy released")]
+        public static partial void NativeImageStarted(ILogger logger, int populateError, long releasedBytes);
     }
 }

@@ -1,0 +1,34 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace ReviewBot.Hosting;
+
+// The start-up half of Native/startup.c, linked into the native-AOT binary (ReviewBot.csproj:
+// LinkerArg and DirectPInvoke). Under the JIT (tests, `dotnet run`) there is no such code and nothing
+// to do: the runtime does not expand type data there.
+internal static class NativeImage
+{
+    private const string Library = "reviewbot_startup";
+
+    // What the image's start-up did: PopulateError is 0 when the expanded type data's pages were
+    // populated in one call before the runtime started (else the errno: older kernels refuse),
+    // ReleasedBytes how much of the compressed copy was dropped afterwards (negative: -errno).
+    internal readonly record struct StartupReport(int PopulateError, long ReleasedBytes);
+
+    public static StartupReport? ReleaseStartupData()
+    {
+        if (RuntimeFeature.IsDynamicCodeSupported)
+        {
+            return null;
+        }
+
+        return new StartupReport(PopulateResult(), ReleaseDehydratedData());
+    }
+
+    // Blittable signatures: no marshalling, so DllImport needs no generated stub (nor unsafe code).
+    [DllImport(Library, EntryPoint = "reviewbot_populate_result")]
+    private static extern int PopulateResult();
+
+    [DllImport(Library, EntryPoint = "reviewbot_release_dehydrated_data")]
+    private static extern long ReleaseDehydratedData();
+}
