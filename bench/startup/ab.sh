@@ -12,16 +12,7 @@ cd "$(dirname "$0")/../.."
 runs=${1:?usage: ab.sh RUNS label=binary label=binary ...}; shift
 [ $# -ge 1 ] || { echo "usage: ab.sh RUNS label=binary label=binary ..." >&2; exit 1; }
 
-pg_dir="$PWD/artifacts/bench-startup-ab-pg"
-if [ -z "${DATABASE_URL:-}" ]; then
-  DATABASE_URL=$(scripts/postgres.sh start "$pg_dir" 55452)
-  trap 'scripts/postgres.sh stop "$pg_dir"; rm -rf "$pg_dir"' EXIT
-fi
-
-key=$(mktemp); openssl genrsa -traditional -out "$key" 2048 2>/dev/null
-export GITHUB_APP_ID=1 GITHUB_PRIVATE_KEY_PATH="$key" GITHUB_WEBHOOK_SECRET=bench DATABASE_URL
-export ENCRYPTION_KEY=$(openssl rand -base64 32) LISTEN_ADDRESS=127.0.0.1 PORT=39123 LOG_LEVEL=Warning
-export GITHUB_API_URL=http://127.0.0.1:9/ DELIVERY_RECOVERY_INTERVAL_SECONDS=86400
+source bench/startup/env.sh 55452
 first=${1#*=}; "${first##* }" migrate >/dev/null
 
 python3 - "$runs" "$@" <<'PY'
@@ -75,4 +66,3 @@ for label, _ in builds:
           f"CPU {statistics.median(cpu[label]):4.0f} ms; RSS {statistics.median(rss[label]):4.1f} MiB; "
           f"faults {statistics.median(faults[label]):.0f}")
 PY
-rm -f "$key"

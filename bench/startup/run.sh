@@ -11,17 +11,7 @@ binary=${REVIEWBOT_BINARY:-artifacts/publish/ReviewBot}
 runs=${RUNS:-10}
 [ -x "$binary" ] || { echo "no binary at $binary: run make publish" >&2; exit 1; }
 
-pg_dir="$PWD/artifacts/bench-startup-pg"
-if [ -z "${DATABASE_URL:-}" ]; then
-  DATABASE_URL=$(scripts/postgres.sh start "$pg_dir" 55451)
-  trap 'scripts/postgres.sh stop "$pg_dir"; rm -rf "$pg_dir"' EXIT
-fi
-
-key=$(mktemp); openssl genrsa -traditional -out "$key" 2048 2>/dev/null
-export GITHUB_APP_ID=1 GITHUB_PRIVATE_KEY_PATH="$key" GITHUB_WEBHOOK_SECRET=bench DATABASE_URL
-export ENCRYPTION_KEY=$(openssl rand -base64 32) LISTEN_ADDRESS=127.0.0.1 PORT=39123 LOG_LEVEL=Warning
-# No GitHub here: keep the delivery-recovery loop from calling out during the measurement.
-export GITHUB_API_URL=http://127.0.0.1:9/ DELIVERY_RECOVERY_INTERVAL_SECONDS=86400
+source bench/startup/env.sh 55451
 "$binary" migrate >/dev/null
 
 python3 - "$binary" "$runs" <<'PY'
@@ -49,4 +39,3 @@ print(f"binary size: {size:.1f} MiB")
 print(f"exec to first 200 on /health ({runs} runs): median {statistics.median(ready):.0f} ms, min {min(ready):.0f} ms, max {max(ready):.0f} ms")
 print(f"RSS 1 s after ready: median {statistics.median(rss):.1f} MiB, max {max(rss):.1f} MiB")
 PY
-rm -f "$key"
