@@ -12,8 +12,9 @@ internal static class NativeImage
 
     // What the image's start-up did: PopulateError is 0 when the expanded type data's pages were
     // populated in one call before the runtime started (else the errno: older kernels refuse),
+    // HugePageError 0 when the kernel took the advice to back those pages with transparent huge pages,
     // ReleasedBytes how much of the compressed copy was dropped afterwards (negative: -errno).
-    internal readonly record struct StartupReport(int PopulateError, long ReleasedBytes);
+    internal readonly record struct StartupReport(int PopulateError, int HugePageError, long ReleasedBytes);
 
     public static StartupReport? ReleaseStartupData()
     {
@@ -22,12 +23,15 @@ internal static class NativeImage
             return null;
         }
 
-        return new StartupReport(PopulateResult(), ReleaseDehydratedData());
+        return new StartupReport(PopulateResult(), HugePageResult(), ReleaseDehydratedData());
     }
 
     // Blittable signatures: no marshalling, so DllImport needs no generated stub (nor unsafe code).
     [DllImport(Library, EntryPoint = "reviewbot_populate_result")]
     private static extern int PopulateResult();
+
+    [DllImport(Library, EntryPoint = "reviewbot_huge_page_result")]
+    private static extern int HugePageResult();
 
     [DllImport(Library, EntryPoint = "reviewbot_release_dehydrated_data")]
     private static extern long ReleaseDehydratedData();

@@ -44,7 +44,7 @@ internal static partial class ServeCommand
         if (image is { } report)
         {
             var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ServeCommand).FullName!);
-            Log.NativeImageStarted(logger, report.PopulateError, report.ReleasedBytes);
+            Log.NativeImageStarted(logger, report.PopulateError, report.HugePageError, report.ReleasedBytes);
         }
 
         var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
@@ -131,7 +131,7 @@ internal static partial class ServeCommand
         [LoggerMessage(2, LogLevel.Error, "Schema migration failed")]
         public static partial void MigrationFailed(ILogger logger, Exception exception);
 
-        [LoggerMessage(3, LogLevel.Debug, "Native image started: type data populated before start (error {PopulateError}), {ReleasedBytes} bytes of its compressed copy released")]
-        public static partial void NativeImageStarted(ILogger logger, int populateError, long releasedBytes);
+        [LoggerMessage(3, LogLevel.Debug, "Native image started: type data populated before start (error {PopulateError}; huge pages advised, error {HugePageError}), {ReleasedBytes} bytes of its compressed copy released")]
+        public static partial void NativeImageStarted(ILogger logger, int populateError, int hugePageError, long releasedBytes);
     }
 }

@@ -34,7 +34,7 @@ public sealed class ProcessLifecycleTests
     }
 
     [Fact]
-    public async Task Native_image_populates_its_type_data_before_start_and_drops_the_compressed_copy()
+    public async Task Native_image_populates_its_type_data_on_huge_pages_before_start_and_drops_the_compressed_copy()
     {
         // The JIT apphost (a build without REVIEWBOT_BINARY) has ReviewBot.dll beside it and no native start-up code.
         if (File.Exists(ReviewBotProcess.BinaryPath + ".dll"))
@@ -47,6 +47,7 @@ public sealed class ProcessLifecycleTests
         env["LOG_LEVEL"] = "Debug";
         await using var process = ReviewBotProcess.Start(env);
         await process.WaitForHealthyAsync(TimeSpan.FromSeconds(30));
+        var typeDataFlags = AnonymousMappingAfterImage(File.ReadAllLines($"/proc/{process.Id}/smaps"), ReviewBotProcess.BinaryPath);
         process.Terminate();
         Assert.Equal(0, await process.WaitForExitAsync(TimeSpan.FromSeconds(30)));
 
@@ -55,8 +56,38 @@ public sealed class ProcessLifecycleTests
         // MADV_POPULATE_WRITE exists from Linux 5.14; an older kernel refuses it (EINVAL) and the runtime faults the pages in itself.
         var populateError = json.RootElement.GetProperty("PopulateError").GetInt32();
         Assert.Equal(Environment.OSVersion.Version >= new Version(5, 14) ? 0 : 22, populateError);
+        // MADV_HUGEPAGE is taken by every kernel built with transparent huge pages (whatever the host's THP
+        // setting, which decides whether it has an effect); the advice shows as "hg" on the mapping the
+        // type data is expanded into: the image's zero-filled part, right after its file-backed ones.
+        var hugePages = Directory.Exists("/sys/kernel/mm/transparent_hugepage");
+        Assert.Equal(hugePages ? 0 : 22, json.RootElement.GetProperty("HugePageError").GetInt32());
+        Assert.Equal(hugePages, typeDataFlags.Split(' ').Contains("hg"));
         // The compressed type data is megabytes (4.1 MB when measured); all of it but its partial first and last pages is dropped.
         Assert.InRange(json.RootElement.GetProperty("ReleasedBytes").GetInt64(), 1L << 20, 64L << 20);
+    }
+
+    // The VmFlags of the first mapping after the image's last file-backed one (its .bss and .hydrated).
+    private static string AnonymousMappingAfterImage(string[] smaps, string binaryPath)
+    {
+        var image = File.ResolveLinkTarget(binaryPath, returnFinalTarget: true)?.FullName ?? Path.GetFullPath(binaryPath);
+        string? previousPath = null;
+        var afterImage = false;
+        foreach (var line in smaps)
+        {
+            var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (fields.Length >= 5 && fields[0].Contains('-', StringComparison.Ordinal) && !fields[0].EndsWith(':'))
+            {
+                var path = fields.Length >= 6 ? fields[5] : "";
+                afterImage = previousPath == image && path != image;
+                previousPath = path;
+            }
+            else if (afterImage && line.StartsWith("VmFlags:", StringComparison.Ordinal))
+            {
+                return line["VmFlags:".Length..].Trim();
+            }
+        }
+
+        throw new InvalidOperationException($"no mapping after {image} in smaps");
     }
 
     [Fact]
