@@ -1,11 +1,11 @@
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace ReviewBot.Hosting;
 
 // The start-up half of Native/startup.c, linked into the native-AOT binary (ReviewBot.csproj:
-// LinkerArg and DirectPInvoke). Under the JIT (tests, `dotnet run`) there is no such code and nothing
-// to do: the runtime does not expand type data there.
+// LinkerArg and DirectPInvoke). Under the JIT (tests, `make run`, `make demo`) there is no such code and
+// nothing to do: the runtime does not expand type data there. (RuntimeFeature.IsDynamicCodeSupported
+// cannot tell the two apart: PublishAot sets it false in the JIT build's runtimeconfig too.)
 internal static class NativeImage
 {
     private const string Library = "reviewbot_startup";
@@ -18,12 +18,15 @@ internal static class NativeImage
 
     public static StartupReport? ReleaseStartupData()
     {
-        if (RuntimeFeature.IsDynamicCodeSupported)
+        try
         {
+            return new StartupReport(PopulateResult(), HugePageResult(), ReleaseDehydratedData());
+        }
+        catch (DllNotFoundException)
+        {
+            // The JIT looks the library up at the first call; the native binary calls it directly.
             return null;
         }
-
-        return new StartupReport(PopulateResult(), HugePageResult(), ReleaseDehydratedData());
     }
 
     // Blittable signatures: no marshalling, so DllImport needs no generated stub (nor unsafe code).

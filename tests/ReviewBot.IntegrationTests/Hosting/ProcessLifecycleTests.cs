@@ -34,6 +34,23 @@ public sealed class ProcessLifecycleTests
     }
 
     [Fact]
+    public async Task The_JIT_build_that_make_run_and_make_demo_start_serves_and_exits_cleanly_too()
+    {
+        // The other process tests run the published binary in CI (REVIEWBOT_BINARY); this one always runs
+        // the apphost beside the tests, which has no native start-up code to call.
+        await using var db = await TestDatabase.CreateAsync();
+        var env = ReviewBotProcess.BaseEnvironment(db.ConnectionString, ReviewBotProcess.FreePort());
+        env["LOG_LEVEL"] = "Debug";
+        await using var process = ReviewBotProcess.Start(ReviewBotProcess.ApphostPath, env);
+
+        await process.WaitForHealthyAsync(TimeSpan.FromSeconds(60));
+        process.Terminate();
+
+        Assert.Equal(0, await process.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.DoesNotContain(process.StandardOutput, l => l.Contains("\"NativeImageStarted\"", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Native_image_populates_its_type_data_on_huge_pages_before_start_and_drops_the_compressed_copy()
     {
         // The JIT apphost (a build without REVIEWBOT_BINARY) has ReviewBot.dll beside it and no native start-up code.

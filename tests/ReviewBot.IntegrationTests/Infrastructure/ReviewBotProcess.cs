@@ -50,7 +50,16 @@ internal sealed partial class ReviewBotProcess : IAsyncDisposable
                 return configured;
             }
 
-            // The integration test project references ReviewBot, so its apphost sits beside the tests.
+            return ApphostPath;
+        }
+    }
+
+    // The JIT build (what `make run` and `make demo` start): the integration test project references
+    // ReviewBot, so its apphost sits beside the tests.
+    public static string ApphostPath
+    {
+        get
+        {
             var beside = Path.Combine(AppContext.BaseDirectory, "ReviewBot");
             return File.Exists(beside) ? beside : throw new FileNotFoundException("ReviewBot binary not found; build the solution or set REVIEWBOT_BINARY", beside);
         }
@@ -76,10 +85,13 @@ internal sealed partial class ReviewBotProcess : IAsyncDisposable
         ["SHUTDOWN_TIMEOUT_SECONDS"] = "10",
     };
 
-    public static ReviewBotProcess Start(IReadOnlyDictionary<string, string> environment, params string[] args)
+    public static ReviewBotProcess Start(IReadOnlyDictionary<string, string> environment, params string[] args) =>
+        Start(BinaryPath, environment, args);
+
+    public static ReviewBotProcess Start(string binaryPath, IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var port = environment.TryGetValue("PORT", out var p) ? int.Parse(p, System.Globalization.CultureInfo.InvariantCulture) : 3000;
-        var info = new ProcessStartInfo(BinaryPath)
+        var info = new ProcessStartInfo(binaryPath)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
