@@ -34,10 +34,12 @@ internal static partial class ServeCommand
         // the host's logging exists is kept for it (DeferredLoggerFactory). Nothing is started, served
         // or claimed before the migration has succeeded. (A second connection opened for the first
         // request, and binding the port before the check completed, both measured slower on two cores
-        // shared with PostgreSQL: bench/RESULTS.md, startup, session 6.)
+        // shared with PostgreSQL: bench/RESULTS.md, startup, session 6.) The connection is opened
+        // synchronously on a thread of its own: through Task.Run and the async API it waited for the
+        // thread pool's first worker and took ~10 ms more CPU to ready (session 8).
         var logging = new DeferredLoggerFactory(options.LogLevel);
         await using var dataSource = HostingExtensions.CreateDataSource(options, logging);
-        var firstConnection = Task.Run(() => OpenFirstConnectionAsync(dataSource));
+        var firstConnection = OpenFirstConnectionInBackground(dataSource);
 
         await using var app = buildApp(options, builder => builder.Services.AddSingleton(dataSource));
         logging.Attach(app.Services.GetRequiredService<ILoggerFactory>());
@@ -84,16 +86,32 @@ internal static partial class ServeCommand
         }
     }
 
-    // Best effort: a database that is not there yet is the schema check's to wait for and report.
-    private static async Task OpenFirstConnectionAsync(NpgsqlDataSource dataSource)
+    // Best effort: a database that is not there yet is the schema check's to wait for and report, so
+    // nothing this thread meets ends the process; it ends when the connection is open or has failed
+    // (at worst after the connection string's Timeout).
+    private static Task OpenFirstConnectionInBackground(NpgsqlDataSource dataSource)
     {
-        try
+        var opened = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
         {
-            await using var connection = await dataSource.OpenConnectionAsync();
-        }
-        catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidOperationException or ObjectDisposedException)
+            try
+            {
+                using var connection = dataSource.OpenConnection();
+            }
+            catch (Exception)
+            {
+            }
+            finally
+            {
+                opened.SetResult();
+            }
+        })
         {
-        }
+            IsBackground = true,
+            Name = "First connection",
+        };
+        thread.Start();
+        return opened.Task;
     }
 
     internal static async Task<bool> MigrateWithRetryAsync(WebApplication app, CancellationToken stopping)
