@@ -59,20 +59,18 @@ struct rtr_section
 
 static int populate_result = -1;
 static int huge_page_result = -1;
-static const char *dehydrated_start;
-static const char *dehydrated_end;
 
 static int within_image(const char *start, const char *end)
 {
     return start >= __executable_start && start < end && end <= _end;
 }
 
-// The compressed type data, when the module header is the one this file knows.
-static void find_dehydrated_data(void)
+// The compressed type data's section, when the module header is the one this file knows; else 0.
+static const struct rtr_section *find_dehydrated_data(void)
 {
     if (__start___modules == 0 || __stop___modules - __start___modules < 1)
     {
-        return;
+        return 0;
     }
 
     const struct rtr_header *header = (const struct rtr_header *)__start___modules[0];
@@ -82,30 +80,28 @@ static void find_dehydrated_data(void)
         || header->major_version != RTR_MAJOR_VERSION
         || header->entry_size != sizeof(struct rtr_section))
     {
-        return;
+        return 0;
     }
 
     const struct rtr_section *sections = (const struct rtr_section *)(header + 1);
     if (!within_image((const char *)sections, (const char *)(sections + header->number_of_sections)))
     {
-        return;
+        return 0;
     }
 
     for (int i = 0; i < header->number_of_sections; i++)
     {
         if (sections[i].id == RTR_SECTION_DEHYDRATED_DATA && within_image(sections[i].start, sections[i].end))
         {
-            dehydrated_start = sections[i].start;
-            dehydrated_end = sections[i].end;
-            return;
+            return &sections[i];
         }
     }
+
+    return 0;
 }
 
 __attribute__((constructor)) static void reviewbot_populate_type_data(void)
 {
-    find_dehydrated_data();
-
     // .bss and, after it, the .hydrated section the type data is expanded into, to the end of the image.
     uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
     uintptr_t from = (uintptr_t)__bss_start & ~(page - 1);
@@ -131,15 +127,15 @@ int reviewbot_huge_page_result(void)
 // Returns the bytes dropped, or -errno; 0 when the data was not found.
 long reviewbot_release_dehydrated_data(void)
 {
-    if (dehydrated_start == 0)
+    const struct rtr_section *data = find_dehydrated_data();
+    if (data == 0)
     {
         return 0;
     }
 
     uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-    uintptr_t from = ((uintptr_t)dehydrated_start + page - 1) & ~(page - 1);
-    uintptr_t to = (uintptr_t)dehydrated_end & ~(page - 1);
-    dehydrated_start = 0;
+    uintptr_t from = ((uintptr_t)data->start + page - 1) & ~(page - 1);
+    uintptr_t to = (uintptr_t)data->end & ~(page - 1);
     if (to <= from)
     {
         return 0;
