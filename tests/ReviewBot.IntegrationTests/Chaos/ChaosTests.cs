@@ -35,24 +35,25 @@ public sealed class ChaosTests
         await File.WriteAllTextAsync(Path.Combine(artifacts, $"chaos-report-{(plan == ChaosPlan.Long ? "long" : "short")}.txt"), report.Text, TestContext.Current.CancellationToken);
         Assert.True(settled, "not settled in time:\n" + report.Text);
         Assert.True(report.Kills >= plan.MinKills, $"only {report.Kills} kill(s):\n{report.Text}");
-        Assert.Empty(report.LatestShasNotReviewedOnce);
-        Assert.Empty(report.ShasReviewedTwice);
-        Assert.Empty(report.Rejections);
+        // Each check carries the whole report: CI shows the failure message, not the test's output.
+        Assert.True(report.LatestShasNotReviewedOnce.Count == 0, report.Text);
+        Assert.True(report.ShasReviewedTwice.Count == 0, report.Text);
+        Assert.True(report.Rejections.Count == 0, report.Text);
         // No request before a Retry-After deadline: neither the very request that was told to wait
         // ("same-request") nor any other with that credential ("same-credential": another chunk of the
         // review, another job of the installation, another installation's token request with the same
         // App JWT), which the process-wide CredentialCooldown holds back and broadcasts to the other
         // replica. A same-credential request arriving within FaultInjector.InFlightTolerance of the
         // 429 was sent before its sender could have read it, and is not counted.
-        Assert.Empty(report.RetryAfterViolations);
+        Assert.True(report.RetryAfterViolations.Count == 0, report.Text);
 
-        Assert.Empty(report.NonCommentReviews);
+        Assert.True(report.NonCommentReviews.Count == 0, report.Text);
         Assert.All(report.MaxLlmInFlight, kv => Assert.True(kv.Value <= 1, $"{kv.Key}: {kv.Value} LLM requests in flight at once"));
-        Assert.Empty(report.IncompleteCheckRuns);
+        Assert.True(report.IncompleteCheckRuns.Count == 0, report.Text);
 
         // A retry finds the check run an earlier attempt created but could not record (crash or lost
         // answer between the two) by its external id and updates it (CONTRACT §4).
-        Assert.Empty(report.CheckRunsOrphanedByRetry);
+        Assert.True(report.CheckRunsOrphanedByRetry.Count == 0, report.Text);
     }
 }
 
@@ -94,6 +95,7 @@ internal sealed class ChaosRun : IAsyncDisposable
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(10) };
     private readonly Random _random = new(Environment.GetEnvironmentVariable("REVIEWBOT_CHAOS_SEED") is { } s ? int.Parse(s, CultureInfo.InvariantCulture) : Environment.TickCount);
     private readonly List<ReviewBotProcess> _dead = [];
+    private readonly List<string> _timeline = [];
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private int _kills;
     private int _deliveries;
@@ -128,7 +130,8 @@ internal sealed class ChaosRun : IAsyncDisposable
         env["OPENAI_BASE_URL"] = _sim.OpenAiBaseUrl.ToString();
         env["ANTHROPIC_BASE_URL"] = _sim.AnthropicBaseUrl.ToString();
         env["GEMINI_BASE_URL"] = _sim.GeminiBaseUrl.ToString();
-        env["LOG_LEVEL"] = "Warning";
+        // Information: the report of a failed run tells each suspect job's story from these lines.
+        env["LOG_LEVEL"] = "Information";
         env["REVIEW_CONCURRENCY"] = "4";
         env["REVIEW_CONCURRENCY_PER_INSTALLATION"] = "1";
 
@@ -149,6 +152,7 @@ internal sealed class ChaosRun : IAsyncDisposable
         lock (_gate)
         {
             _replicas[slot] = process;
+            _timeline.Add($"{Now()} replica {process.Id} (slot {slot}) ready");
         }
     }
 
@@ -317,7 +321,12 @@ internal sealed class ChaosRun : IAsyncDisposable
                 }
 
                 victim.KillHard();
-                _dead.Add(victim);
+                lock (_gate)
+                {
+                    _dead.Add(victim);
+                    _timeline.Add($"{Now()} replica {victim.Id} (slot {slot}) killed");
+                }
+
                 Interlocked.Increment(ref _kills);
                 await Task.Delay(downMs, CancellationToken.None);
                 await StartReplicaAsync(slot);
@@ -416,6 +425,57 @@ internal sealed class ChaosRun : IAsyncDisposable
         return lines.Count == 0 ? "" : "jobs of incomplete check runs:\n" + string.Join('\n', lines);
     }
 
+    private string Now() => $"t={_clock.Elapsed.TotalSeconds:F2}s";
+
+    // Every check run of the suspects' jobs with its updates, against the kills and restarts, on the
+    // test's clock.
+    private string CheckRunHistories(IEnumerable<ReviewBot.Simulator.State.CheckRunRecord> suspects)
+    {
+        var started = DateTimeOffset.UtcNow - _clock.Elapsed;
+        var jobs = suspects.Select(c => c.ExternalId).ToHashSet();
+        var lines = new List<string>();
+        foreach (var run in _sim.State.CheckRuns().Where(c => jobs.Contains(c.ExternalId)))
+        {
+            lines.Add($"  check run {run.Id} (job {run.ExternalId}, {run.Repo}@{run.HeadSha[..7]}): " +
+                string.Join("; ", run.Updates.Select(u => $"t={(u.At - started).TotalSeconds:F2}s {u.Status} {u.Conclusion} \"{u.Title}\"")));
+        }
+
+        List<string> timeline;
+        lock (_gate)
+        {
+            timeline = [.. _timeline];
+        }
+
+        return "check runs of those jobs:\n" + string.Join('\n', lines) + "\nreplicas:\n  " + string.Join("\n  ", timeline);
+    }
+
+    // What the replicas logged about the given jobs (the last lines of each, oldest first per replica).
+    private string JobLogs(IEnumerable<string?> ids)
+    {
+        List<ReviewBotProcess> processes;
+        lock (_gate)
+        {
+            processes = [.. _dead, .. _replicas.OfType<ReviewBotProcess>()];
+        }
+
+        var lines = new List<string>();
+        foreach (var id in ids.Distinct())
+        {
+            var needle = new System.Text.RegularExpressions.Regex($"\"jobId\":{id}\\b");
+            foreach (var process in processes)
+            {
+                var found = process.StandardOutput.Where(l => needle.IsMatch(l)).TakeLast(30).ToList();
+                if (found.Count > 0)
+                {
+                    lines.Add($"  job {id} in replica {process.Id}:");
+                    lines.AddRange(found.Select(l => "    " + l));
+                }
+            }
+        }
+
+        return lines.Count == 0 ? "" : "what the replicas logged about those jobs:\n" + string.Join('\n', lines);
+    }
+
     public async Task<ChaosReport> ReportAsync()
     {
         var pulls = _sim.State.Pulls();
@@ -446,7 +506,9 @@ internal sealed class ChaosRun : IAsyncDisposable
             _sim.State.Rejections().Count == 0 ? "" : "422s:\n  " + string.Join("\n  ", _sim.State.Rejections().Select(r => $"{r.Path}: {r.Reason}")),
             _sim.State.Violations().Count == 0 ? "" : "violations:\n  " + string.Join("\n  ", _sim.State.Violations().Select(v => $"{v.Kind} {v.Scope} {v.Method} {v.Path} {v.EarlyByMs:F0} ms early ({v.Credential})")),
             await JobsByIdAsync(otherRuns.Concat(orphanedRuns).Select(c => c.ExternalId)),
-            await JobsOfAsync(pulls.Where(p => perSha.GetValueOrDefault((p.Repo, p.Number, p.Head.Sha)) != 1).Select(p => (p.Repo, p.Number))));
+            await JobsOfAsync(pulls.Where(p => perSha.GetValueOrDefault((p.Repo, p.Number, p.Head.Sha)) != 1).Select(p => (p.Repo, p.Number))),
+            otherRuns.Count + orphanedRuns.Count == 0 ? "" : CheckRunHistories(otherRuns.Concat(orphanedRuns)),
+            otherRuns.Count + orphanedRuns.Count == 0 ? "" : JobLogs(otherRuns.Concat(orphanedRuns).Select(c => c.ExternalId)));
         return new ChaosReport(text, _kills, notOnce, twice,
             [.. _sim.State.Rejections().Select(r => $"{r.Path}: {r.Reason}")],
             [.. _sim.State.Violations().Select(v => $"{v.Kind} {v.Scope} {v.Method} {v.Path} {v.EarlyByMs:F0} ms early")],
