@@ -149,3 +149,17 @@ ALTER TABLE review_jobs ADD COLUMN IF NOT EXISTS check_run_announced_at timestam
 -- The announcer's candidates: waiting jobs nobody has announced.
 CREATE INDEX IF NOT EXISTS review_jobs_unannounced ON review_jobs (created_at, id)
     WHERE status = 'pending' AND check_run_id IS NULL AND check_run_announced_at IS NULL;
+
+-- step 5: a check run may exist for the job without its id stored
+-- check_run_requested_at is set when a check run may have been asked for on the job's behalf: when a
+-- worker claims it (it creates one at once unless it has one) and when the announcer is about to
+-- create its queued one. A process that dies between GitHub's answer and storing the id leaves a
+-- check run on GitHub that only its external id (the job id) leads back to. While this is set, the
+-- next worker looks that check run up before creating another and concludes any duplicates when it
+-- finishes, and intake leaves the job to the runner instead of superseding or cancelling it in the
+-- database alone, which would leave that check run in progress for ever.
+ALTER TABLE review_jobs ADD COLUMN IF NOT EXISTS check_run_requested_at timestamptz;
+-- Jobs already claimed or announced before this step: their check run may exist too.
+UPDATE review_jobs SET check_run_requested_at = coalesce(check_run_announced_at, updated_at)
+WHERE check_run_requested_at IS NULL AND status IN ('pending', 'processing')
+  AND (attempts > 0 OR check_run_announced_at IS NOT NULL);

@@ -1,6 +1,9 @@
 namespace ReviewBot.Jobs;
 
-// A review job this process has claimed (status processing, leased to it).
+// A review job this process has claimed (status processing, leased to it). CheckRunMayExist: before
+// this claim, a check run may have been created for the job without its id being stored (an earlier
+// attempt or the announcer died in between; schema step 5): it is found by its external id, the job
+// id, before another is created, and any duplicate is concluded when the job finishes.
 internal sealed record ClaimedJob(
     long Id,
     long InstallationId,
@@ -17,8 +20,9 @@ internal sealed record ClaimedJob(
     int MaxAttempts,
     long? CheckRunId,
     DateTimeOffset CreatedAt,
-    bool CheckRunAnnounced = false)
+    bool CheckRunMayExist = false)
 {
+
     public bool IsLastAttempt => Attempts >= MaxAttempts;
 
     // CONTRACT §4: the review body ends with this marker; a re-run adds :run=ID. Looked for before every
@@ -69,3 +73,7 @@ internal interface IJobHandler
     // run as failure with this message.
     Task OnGiveUpAsync(ClaimedJob job, string message, CancellationToken cancellationToken);
 }
+
+// The job was taken from this worker while it ran (its lease expired while the process stalled, and
+// another worker claimed it): the attempt stops and writes nothing, as when the heartbeat notices.
+internal sealed class JobLeaseLostException(long jobId) : Exception($"The lease on job {jobId} was lost; another worker runs it now");

@@ -49,7 +49,7 @@ internal sealed partial class JobRunner(
                 outcome = await handler.HandleAsync(job, jobToken.Token);
             }
         }
-        catch (OperationCanceledException) when (leaseLost.IsCancellationRequested)
+        catch (Exception ex) when (ex is JobLeaseLostException || ex is OperationCanceledException && leaseLost.IsCancellationRequested)
         {
             // Someone else owns the job now; writing anything would fight them.
             Log.Abandoned(logger);

@@ -47,7 +47,7 @@ internal static class JobSql
                 lease_expires_at = NULL, error_message = NULL, started_at = NULL, completed_at = NULL,
                 trigger = EXCLUDED.trigger, delivery_id = EXCLUDED.delivery_id, pr_title = EXCLUDED.pr_title,
                 -- Its old check run was concluded cancelled and stays so; the new attempt gets a new one.
-                check_run_id = NULL, check_run_announced_at = NULL, updated_at = now()
+                check_run_id = NULL, check_run_announced_at = NULL, check_run_requested_at = NULL, updated_at = now()
             WHERE review_jobs.status IN ('cancelled', 'superseded')
             RETURNING id
         ), superseded AS (
@@ -59,9 +59,11 @@ internal static class JobSql
               -- Only a push supersedes: a re-run or an @reviewbot command ($12, their delivery) for an
               -- older commit is not a newer commit, and must not cancel the head's own review.
               AND $12 IS NULL
-              -- A job waiting for a retry already has a check run on GitHub: the runner claims it and
-              -- completes that check run as cancelled, which this statement cannot do.
-              AND check_run_id IS NULL
+              -- A job that has (or may have) a check run on GitHub is left to the runner, which claims it
+              -- and completes that check run as cancelled; this statement cannot. One may exist without
+              -- its id stored when a process died between GitHub's answer and storing it
+              -- (check_run_requested_at; attempts > 0 covers jobs claimed by an older version).
+              AND check_run_id IS NULL AND check_run_requested_at IS NULL AND attempts = 0
               AND EXISTS (SELECT 1 FROM job)
             RETURNING id
         )
@@ -92,7 +94,8 @@ internal static class JobSql
             SET status = 'cancelled', conclusion = 'cancelled', completed_at = now(), updated_at = now(),
                 error_message = 'Pull request closed'
             WHERE repo_id = $5 AND pr_number = $6 AND status = 'pending'
-              AND check_run_id IS NULL -- one with a check run is left to the runner, which completes it
+              -- One that has (or may have) a check run is left to the runner, which completes it.
+              AND check_run_id IS NULL AND check_run_requested_at IS NULL AND attempts = 0
               AND EXISTS (SELECT 1 FROM delivery)
             RETURNING id
         )
@@ -267,7 +270,9 @@ internal static class JobSql
             LIMIT $2
         ),
         candidates AS (
-            SELECT p.installation_id, p.running, p.id, p.run_after, p.rank
+            SELECT p.installation_id, p.running, p.id, p.run_after, p.rank,
+                   -- Before this claim: may a check run with this job's external id already exist?
+                   (j.check_run_requested_at IS NOT NULL OR j.check_run_announced_at IS NOT NULL OR j.attempts > 0) AS check_run_may_exist
             FROM picked p
             JOIN review_jobs j ON j.id = p.id
             WHERE j.status = 'pending'
@@ -277,7 +282,7 @@ internal static class JobSql
             FOR UPDATE OF j SKIP LOCKED
         ),
         ordered AS (
-            SELECT c.installation_id, c.id, row_number() OVER (ORDER BY c.rank, c.running, c.run_after, c.id) AS position
+            SELECT c.installation_id, c.id, c.check_run_may_exist, row_number() OVER (ORDER BY c.rank, c.running, c.run_after, c.id) AS position
             FROM candidates c
         ),
         wanted AS (
@@ -298,13 +303,15 @@ internal static class JobSql
             lease_expires_at = now() + $5 * interval '1 second',
             heartbeat_at = now(),
             attempts = j.attempts + 1,
+            -- This attempt creates the check run first thing if the job has none.
+            check_run_requested_at = coalesce(j.check_run_requested_at, now()),
             updated_at = now()
         FROM ordered o
         JOIN slots s ON s.id = o.installation_id
         WHERE j.id = o.id AND j.status = 'pending'
         RETURNING j.id, j.installation_id, j.repo_id, j.repo_full_name, j.pr_number, j.pr_title, j.commit_sha,
                   j.base_branch, j.trigger, j.run_id, j.delivery_id, j.attempts, j.max_attempts, j.check_run_id, j.created_at,
-                  o.position, j.check_run_announced_at IS NOT NULL
+                  o.position, o.check_run_may_exist
         """;
 
     // Renews the leases of the jobs this process still holds ($3: claimed and not yet concluded, see
@@ -448,7 +455,7 @@ internal static class JobSql
     // No row: a worker has taken the job meanwhile (or it is no longer waiting), so no check run now.
     public const string JobAnnounceRenew =
         """
-        UPDATE review_jobs SET check_run_announced_at = now()
+        UPDATE review_jobs SET check_run_announced_at = now(), check_run_requested_at = coalesce(check_run_requested_at, now())
         WHERE id = $1 AND status = 'pending' AND check_run_id IS NULL AND check_run_announced_at IS NOT NULL
         RETURNING id
         """;
@@ -479,6 +486,7 @@ internal static class JobSql
         """
         UPDATE review_jobs SET check_run_id = $3, updated_at = now()
         WHERE id = $1 AND lease_owner = $2
+        RETURNING id
         """;
 
     // Budget per installation (reviews per hour), step 1: serialize budget decisions of one

@@ -43,7 +43,7 @@ internal sealed class JobStore(NpgsqlDataSource dataSource)
                 MaxAttempts: reader.GetInt32(12),
                 CheckRunId: reader.IsDBNull(13) ? null : reader.GetInt64(13),
                 CreatedAt: reader.GetFieldValue<DateTimeOffset>(14),
-                CheckRunAnnounced: reader.GetBoolean(16))));
+                CheckRunMayExist: reader.GetBoolean(16))));
         }
 
         // Fairest first, for the dispatcher (RETURNING has no order of its own).
@@ -223,13 +223,14 @@ internal sealed class JobStore(NpgsqlDataSource dataSource)
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    public async Task SetCheckRunAsync(ClaimedJob job, WorkerIdentity worker, long checkRunId, CancellationToken cancellationToken)
+    // False when the job is no longer ours (its lease was taken: another worker runs it now).
+    public async Task<bool> SetCheckRunAsync(ClaimedJob job, WorkerIdentity worker, long checkRunId, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(JobSql.JobSetCheckRun);
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = job.Id });
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = worker.Owner });
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = checkRunId });
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        return await command.ExecuteScalarAsync(cancellationToken) is not null;
     }
 
     // Starts the job's review within the installation's hourly budget. Returns null when it may start

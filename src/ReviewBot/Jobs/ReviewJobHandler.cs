@@ -56,7 +56,18 @@ internal sealed partial class ReviewJobHandler(
         }
 
         var checkRunId = checkRun.Id!.Value;
+        var outcome = await ReviewAsync(job, checkRunId, snapshot, started, cancellationToken);
+        if (job.CheckRunMayExist && outcome is JobOutcome.Completed or JobOutcome.Failed or JobOutcome.Cancelled)
+        {
+            await ConcludeDuplicateCheckRunsAsync(job, checkRunId, cancellationToken);
+        }
 
+        return outcome;
+    }
+
+    // Everything after the check run: the review itself and the check run's conclusion.
+    private async Task<JobOutcome> ReviewAsync(ClaimedJob job, long checkRunId, SettingsSnapshot snapshot, long started, CancellationToken cancellationToken)
+    {
         if (job.Attempts > 1 && await FindPostedReviewAsync(job, cancellationToken) is { } earlier)
         {
             // An earlier attempt posted the review and then stopped (crash, timeout) before finishing:
@@ -220,9 +231,33 @@ internal sealed partial class ReviewJobHandler(
     public async Task OnGiveUpAsync(ClaimedJob job, string message, CancellationToken cancellationToken)
     {
         var checkRun = await EnsureCheckRunAsync(job, "in_progress", "Review failed", message, cancellationToken);
-        if (checkRun.Id is { } id)
+        if (checkRun.Id is { } id && await UpdateCheckRunAsync(job, id, Completed("failure", "Review failed", message), cancellationToken) is null)
         {
-            await UpdateCheckRunAsync(job, id, Completed("failure", "Review failed", message), cancellationToken);
+            await ConcludeDuplicateCheckRunsAsync(job, id, cancellationToken);
+        }
+    }
+
+    // Once the job's own check run is concluded: any other check run of this job still open on GitHub
+    // is concluded too, pointing at the one that reports. It exists when a create was answered to a
+    // process that died before storing the id and was then not found (it landed after the next
+    // attempt looked, or that attempt was a second worker running the job after the first lost its
+    // lease); left alone it would stay in progress for ever, a required check that never ends. Best
+    // effort: the review's own outcome stands whatever happens here.
+    private async Task ConcludeDuplicateCheckRunsAsync(ClaimedJob job, long checkRunId, CancellationToken cancellationToken)
+    {
+        var listed = await github.ListCheckRunsForCommitAsync(job.InstallationId, job.RepoFullName, job.CommitSha, CheckRunName, cancellationToken);
+        if (!listed.IsOk)
+        {
+            Log.DuplicatesNotChecked(logger, listed.ToString());
+            return;
+        }
+
+        var externalId = job.Id.ToString(CultureInfo.InvariantCulture);
+        foreach (var duplicate in listed.Value!.CheckRuns.Where(c => c.ExternalId == externalId && c.Id != checkRunId && c.Status != "completed"))
+        {
+            var concluded = await github.UpdateCheckRunAsync(job.InstallationId, job.RepoFullName, duplicate.Id,
+                Completed("neutral", "Replaced", "This commit's review reports in another ReviewBot check run."), cancellationToken);
+            Log.DuplicateConcluded(logger, duplicate.Id, checkRunId, concluded.IsOk ? "concluded" : concluded.ToString());
         }
     }
 
@@ -240,7 +275,7 @@ internal sealed partial class ReviewJobHandler(
             return update is JobOutcome.Retry retry ? (null, retry) : (existing, null);
         }
 
-        if (job.Attempts > 1 || job.CheckRunAnnounced)
+        if (job.CheckRunMayExist)
         {
             // An earlier attempt, or the announcer (a queued check run), may have created the check run
             // and died before storing its id: find it by its external id (the job id) rather than leave
@@ -251,10 +286,15 @@ internal sealed partial class ReviewJobHandler(
                 return (null, GitHubRetry(listed.ToString(), listed.Outcome, listed.RetryAt, listed.RetryAfter));
             }
 
+            // Newest first: with more than one (see ConcludeDuplicateCheckRunsAsync), the latest reports.
             var externalId = job.Id.ToString(CultureInfo.InvariantCulture);
-            if (listed.IsOk && listed.Value!.CheckRuns.FirstOrDefault(c => c.ExternalId == externalId) is { } earlier)
+            if (listed.IsOk && listed.Value!.CheckRuns.OrderByDescending(c => c.Id).FirstOrDefault(c => c.ExternalId == externalId) is { } earlier)
             {
-                await store.SetCheckRunAsync(job, worker, earlier.Id, cancellationToken);
+                if (!await store.SetCheckRunAsync(job, worker, earlier.Id, cancellationToken))
+                {
+                    throw new JobLeaseLostException(job.Id);
+                }
+
                 return await EnsureCheckRunAsync(job with { CheckRunId = earlier.Id }, status, title, summary, cancellationToken);
             }
         }
@@ -273,7 +313,13 @@ internal sealed partial class ReviewJobHandler(
             return (null, GitHubRetry(created.ToString(), created.Outcome, created.RetryAt, created.RetryAfter));
         }
 
-        await store.SetCheckRunAsync(job, worker, created.Value!.Id, cancellationToken);
+        if (!await store.SetCheckRunAsync(job, worker, created.Value!.Id, cancellationToken))
+        {
+            // Another worker runs the job now: it finds this check run by its external id, or
+            // concludes it as a duplicate when it finishes (its claim marked the job, schema step 5).
+            throw new JobLeaseLostException(job.Id);
+        }
+
         return (created.Value.Id, null);
     }
 
@@ -501,5 +547,11 @@ internal sealed partial class ReviewJobHandler(
 
         [LoggerMessage(3, LogLevel.Warning, "GitHub rejected the review's inline comments ({Reason}); posting the findings in the review body instead")]
         public static partial void ReviewRejected(ILogger logger, string reason);
+
+        [LoggerMessage(4, LogLevel.Warning, "Check run {DuplicateCheckRunId} of this job was left open by an earlier attempt; concluding it as replaced by {CheckRunId}: {Result}")]
+        public static partial void DuplicateConcluded(ILogger logger, long duplicateCheckRunId, long checkRunId, string result);
+
+        [LoggerMessage(5, LogLevel.Warning, "Could not look for check runs an earlier attempt left open ({Reason})")]
+        public static partial void DuplicatesNotChecked(ILogger logger, string reason);
     }
 }

@@ -75,7 +75,7 @@ public sealed class JobStoreTests
         Assert.Equal(((string?)null, (long?)9001), await store.AnnouncedAsync(waiting, 9003, Ct));
 
         var claimed = Assert.Single(await store.ClaimAsync(10, 10, worker, 60, Ct));
-        Assert.Equal((waiting, 9001L, true), (claimed.Id, claimed.CheckRunId!.Value, claimed.CheckRunAnnounced));
+        Assert.Equal((waiting, 9001L, true), (claimed.Id, claimed.CheckRunId!.Value, claimed.CheckRunMayExist));
 
         // A marked job whose check run never arrived is claimable again after 30 s, still marked, so the
         // worker looks its check run up by external id before creating one.
@@ -84,14 +84,14 @@ public sealed class JobStoreTests
         Assert.Empty(await store.ClaimAsync(10, 10, worker, 60, Ct));
         await db.ExecuteAsync("UPDATE review_jobs SET check_run_announced_at = now() - interval '31 seconds' WHERE id = $1", lost);
         var retaken = Assert.Single(await store.ClaimAsync(10, 10, worker, 60, Ct));
-        Assert.Equal((lost, (long?)null, true), (retaken.Id, retaken.CheckRunId, retaken.CheckRunAnnounced));
+        Assert.Equal((lost, (long?)null, true), (retaken.Id, retaken.CheckRunId, retaken.CheckRunMayExist));
 
         // One the announcer gave up on (GitHub failing) is claimable at once, and still marked.
         var failed = await JobSeed.InsertAsync(db, installationId: 9, pr: 5, sha: "e1", createdAt: old);
         Assert.Equal(failed, Assert.Single(await store.TakeForAnnouncementAsync(TimeSpan.FromSeconds(5), 10, Ct)).Id);
         await store.AnnouncementGaveUpAsync([failed], Ct);
         var taken2 = Assert.Single(await store.ClaimAsync(10, 10, worker, 60, Ct));
-        Assert.Equal((failed, true), (taken2.Id, taken2.CheckRunAnnounced));
+        Assert.Equal((failed, true), (taken2.Id, taken2.CheckRunMayExist));
         Assert.Empty(await store.TakeForAnnouncementAsync(TimeSpan.FromSeconds(5), 10, Ct));
     }
 
@@ -375,6 +375,35 @@ public sealed class JobStoreTests
         Assert.False(await store.CompleteAsync(job, first, "completed", "success", null, null, 0, 0, 0, 0, Ct));
         Assert.Empty(await store.HeartbeatAsync(first, [job.Id], 60, Ct));
         Assert.True(await store.CompleteAsync(again, second, "completed", "success", null, null, 0, 0, 0, 0, Ct));
+    }
+
+    // Schema step 5: every claim marks the job, so any later attempt looks its check run up by external
+    // id, even after a refunded attempt (a rate limit) or a process that died before storing the id;
+    // and a worker whose lease was taken can no longer store a check run id over the new owner's.
+    [Fact]
+    public async Task A_claim_marks_that_a_check_run_may_exist_and_a_worker_that_lost_the_lease_cannot_store_one()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await JobSeed.InsertAsync(db, installationId: 15, pr: 1, sha: "m");
+        var store = new JobStore(db.DataSource);
+        var first = new WorkerIdentity();
+        await using var firstLock = await HoldLockAsync(db, first);
+
+        var job = Assert.Single(await store.ClaimAsync(1, 1, first, 60, Ct));
+        Assert.False(job.CheckRunMayExist);
+        Assert.True(await store.ReleaseAsync(job, first, TimeSpan.Zero, "GitHub rate limit", refundAttempt: true, 0, 0, Ct));
+        Assert.Equal(0, await db.ScalarAsync<int>("SELECT attempts FROM review_jobs"));
+
+        var again = Assert.Single(await store.ClaimAsync(1, 1, first, 60, Ct));
+        Assert.Equal((1, true), (again.Attempts, again.CheckRunMayExist));
+
+        await db.ExecuteAsync("UPDATE review_jobs SET lease_expires_at = now() - interval '1 second'");
+        Assert.Single(await store.RecoverOrphansAsync(TimeSpan.FromSeconds(2), judgeLocks: true, Ct));
+        var second = new WorkerIdentity();
+        var taken = Assert.Single(await store.ClaimAsync(1, 1, second, 60, Ct));
+        Assert.False(await store.SetCheckRunAsync(again, first, 7001, Ct));
+        Assert.True(await store.SetCheckRunAsync(taken, second, 7002, Ct));
+        Assert.Equal(7002L, await db.ScalarAsync<long>("SELECT check_run_id FROM review_jobs"));
     }
 
     [Fact]

@@ -263,6 +263,94 @@ public sealed class ReviewFlowTests
         Assert.Equal(1, github.ReviewsFor(Repo, 2, ShaA));
     }
 
+    // An attempt created its check run and its process died before storing the id; the job went back to
+    // the queue, and then a newer commit was pushed. Superseding the job in the database alone would
+    // leave that check run in progress for ever (a required check that never ends): intake leaves the
+    // job to the runner, which finds the check run by its external id and concludes it cancelled.
+    [Fact]
+    public async Task A_check_run_left_open_by_a_crashed_attempt_is_concluded_when_a_newer_push_supersedes_its_job()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        using var github = new FakeGitHub();
+        using var openAi = new FakeOpenAi("src/cli.rs", 5);
+        github.AddPull(Repo, 2, ShaA, "diffs/modification-multiple-hunks.diff");
+        await using var app = await StartAsync(db, github, openAi);
+        await Webhooks.ConfigureInstallationAsync(app.Client, 1);
+
+        // Recovered after the crash: pending again, one attempt charged, its check run unrecorded; due
+        // in a moment, so the push below reaches intake while it still waits.
+        var jobId = await db.ScalarAsync<long>(
+            """
+            INSERT INTO review_jobs (installation_id, repo_id, repo_full_name, pr_number, pr_title, commit_sha, base_branch, trigger, dedupe_key,
+                                     attempts, check_run_requested_at, run_after)
+            VALUES (1, 186853002, $1, 2, 'Title', $2, 'main', 'opened', '186853002:2:' || $2, 1, now(), now() + interval '2 seconds')
+            RETURNING id
+            """,
+            Repo, ShaA);
+        var orphan = await CreateCheckRunAsync(github, ShaA, jobId, "in_progress");
+
+        github.SetPull(Repo, 2, p => p with { HeadSha = ShaB });
+        using (var accepted = await Webhooks.SendAsync(app.Client, "pull_request", Webhooks.PullRequest("synchronize", 1, 2, ShaB, before: ShaA)))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+        }
+
+        Assert.Equal("pending", await db.ScalarAsync<string>("SELECT status FROM review_jobs WHERE id = $1", jobId));
+        await QueueTestApp.WaitUntilAsync(async () => await db.ScalarAsync<long>("SELECT count(*) FROM review_jobs WHERE completed_at IS NOT NULL") == 2, TimeSpan.FromSeconds(30), "both jobs");
+        Assert.Equal("superseded", await db.ScalarAsync<string>("SELECT status FROM review_jobs WHERE id = $1", jobId));
+        var checkRun = Assert.Single(github.CheckRuns.Values, c => c.HeadSha == ShaA);
+        Assert.Equal((orphan, "completed", "cancelled"), (checkRun.Id, checkRun.Last.Status, checkRun.Last.Conclusion));
+        Assert.All(github.CheckRuns.Values, c => Assert.Equal("completed", c.Last.Status));
+        Assert.Equal(0, github.ReviewsFor(Repo, 2, ShaA));
+        Assert.Equal(1, github.ReviewsFor(Repo, 2, ShaB));
+    }
+
+    // Two check runs of one job open on GitHub (an attempt's create landed after the next attempt had
+    // looked, or two workers ran the job when one lost its lease): the newest reports the review, and
+    // once it is concluded the other is concluded too, saying where the review reports.
+    [Fact]
+    public async Task When_a_job_has_two_open_check_runs_the_newest_reports_and_the_other_is_concluded_as_replaced()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        using var github = new FakeGitHub();
+        using var openAi = new FakeOpenAi("src/cli.rs", 5);
+        github.AddPull(Repo, 2, ShaA, "diffs/modification-multiple-hunks.diff");
+        await using var app = await StartAsync(db, github, openAi);
+        await Webhooks.ConfigureInstallationAsync(app.Client, 1);
+
+        var jobId = await db.ScalarAsync<long>(
+            """
+            INSERT INTO review_jobs (installation_id, repo_id, repo_full_name, pr_number, pr_title, commit_sha, base_branch, trigger, dedupe_key,
+                                     attempts, check_run_requested_at, run_after)
+            VALUES (1, 186853002, $1, 2, 'Title', $2, 'main', 'opened', '186853002:2:' || $2, 1, now(), now() + interval '1 second')
+            RETURNING id
+            """,
+            Repo, ShaA);
+        var older = await CreateCheckRunAsync(github, ShaA, jobId, "in_progress");
+        var newer = await CreateCheckRunAsync(github, ShaA, jobId, "in_progress");
+
+        await QueueTestApp.WaitForCompletedAsync(db, 1, TimeSpan.FromSeconds(20), "review");
+        Assert.Equal(newer, await db.ScalarAsync<long>("SELECT check_run_id FROM review_jobs WHERE id = $1", jobId));
+        Assert.Equal(("completed", "neutral"), (github.CheckRuns[newer].Last.Status, github.CheckRuns[newer].Last.Conclusion));
+        Assert.DoesNotContain("another ReviewBot check run", github.CheckRuns[newer].Last.Summary ?? "", StringComparison.Ordinal);
+        Assert.Equal(("completed", "neutral"), (github.CheckRuns[older].Last.Status, github.CheckRuns[older].Last.Conclusion));
+        Assert.Contains("another ReviewBot check run", github.CheckRuns[older].Last.Summary, StringComparison.Ordinal);
+        Assert.Equal(2, github.CheckRuns.Count);
+        Assert.Equal(1, github.ReviewsFor(Repo, 2, ShaA));
+    }
+
+    // What a process that died right after GitHub's answer leaves behind: a check run of the job's.
+    private static async Task<long> CreateCheckRunAsync(FakeGitHub github, string sha, long jobId, string status)
+    {
+        using var http = new HttpClient();
+        using var created = await http.PostAsync(
+            new Uri(github.Url, $"repos/{Repo}/check-runs"),
+            new StringContent($$"""{"name":"ReviewBot","head_sha":"{{sha}}","status":"{{status}}","external_id":"{{jobId}}"}""", System.Text.Encoding.UTF8, "application/json"),
+            Ct);
+        created.EnsureSuccessStatusCode();
+        return System.Text.Json.Nodes.JsonNode.Parse(await created.Content.ReadAsStringAsync(Ct))!["id"]!.GetValue<long>();
+    }
+
     [Fact]
     public async Task Installation_without_settings_gets_a_skipped_check_run_saying_what_to_configure()
     {
