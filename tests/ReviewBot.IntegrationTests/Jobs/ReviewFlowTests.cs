@@ -277,16 +277,8 @@ public sealed class ReviewFlowTests
         await using var app = await StartAsync(db, github, openAi);
         await Webhooks.ConfigureInstallationAsync(app.Client, 1);
 
-        // Recovered after the crash: pending again, one attempt charged, its check run unrecorded; due
-        // in a moment, so the push below reaches intake while it still waits.
-        var jobId = await db.ScalarAsync<long>(
-            """
-            INSERT INTO review_jobs (installation_id, repo_id, repo_full_name, pr_number, pr_title, commit_sha, base_branch, trigger, dedupe_key,
-                                     attempts, check_run_requested_at, run_after)
-            VALUES (1, 186853002, $1, 2, 'Title', $2, 'main', 'opened', '186853002:2:' || $2, 1, now(), now() + interval '2 seconds')
-            RETURNING id
-            """,
-            Repo, ShaA);
+        // Due in a moment, so the push below reaches intake while it still waits.
+        var jobId = await InsertRecoveredJobAsync(db, ShaA, dueInSeconds: 2);
         var orphan = await CreateCheckRunAsync(github, ShaA, jobId, "in_progress");
 
         github.SetPull(Repo, 2, p => p with { HeadSha = ShaB });
@@ -318,14 +310,7 @@ public sealed class ReviewFlowTests
         await using var app = await StartAsync(db, github, openAi);
         await Webhooks.ConfigureInstallationAsync(app.Client, 1);
 
-        var jobId = await db.ScalarAsync<long>(
-            """
-            INSERT INTO review_jobs (installation_id, repo_id, repo_full_name, pr_number, pr_title, commit_sha, base_branch, trigger, dedupe_key,
-                                     attempts, check_run_requested_at, run_after)
-            VALUES (1, 186853002, $1, 2, 'Title', $2, 'main', 'opened', '186853002:2:' || $2, 1, now(), now() + interval '1 second')
-            RETURNING id
-            """,
-            Repo, ShaA);
+        var jobId = await InsertRecoveredJobAsync(db, ShaA, dueInSeconds: 1);
         var older = await CreateCheckRunAsync(github, ShaA, jobId, "in_progress");
         var newer = await CreateCheckRunAsync(github, ShaA, jobId, "in_progress");
 
@@ -338,6 +323,18 @@ public sealed class ReviewFlowTests
         Assert.Equal(2, github.CheckRuns.Count);
         Assert.Equal(1, github.ReviewsFor(Repo, 2, ShaA));
     }
+
+    // A job recovered after its process died: pending again, one attempt charged and marked by that
+    // attempt's claim, its check run (if GitHub created one) unrecorded.
+    private static Task<long> InsertRecoveredJobAsync(TestDatabase db, string sha, int dueInSeconds) =>
+        db.ScalarAsync<long>(
+            """
+            INSERT INTO review_jobs (installation_id, repo_id, repo_full_name, pr_number, pr_title, commit_sha, base_branch, trigger, dedupe_key,
+                                     attempts, check_run_requested_at, run_after)
+            VALUES (1, 186853002, $1, 2, 'Title', $2, 'main', 'opened', '186853002:2:' || $2, 1, now(), now() + $3 * interval '1 second')
+            RETURNING id
+            """,
+            Repo, sha, dueInSeconds);
 
     // What a process that died right after GitHub's answer leaves behind: a check run of the job's.
     private static async Task<long> CreateCheckRunAsync(FakeGitHub github, string sha, long jobId, string status)
