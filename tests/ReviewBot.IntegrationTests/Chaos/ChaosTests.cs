@@ -498,6 +498,7 @@ internal sealed class ChaosRun : IAsyncDisposable
         var text = string.Join('\n',
             $"chaos: {pulls.Count} pull requests in {_plan.Installations} installations, {_pushes} superseding push(es), {_deliveries} deliveries ({_duplicates} duplicates), {_kills} kill -9, {_clock.Elapsed.TotalSeconds:0} s",
             $"reviews posted: {reviews.Count}; check runs: {checkRuns.Count} ({string.Join(", ", conclusions)})",
+            $"check run outcomes: {string.Join(", ", checkRuns.GroupBy(c => $"{c.Conclusion ?? c.Status} \"{c.Title}\"").OrderByDescending(g => g.Count()).Select(g => $"{g.Key} {g.Count()}"))}",
             $"simulator requests: {string.Join(", ", requests.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key} {kv.Value}"))}",
             $"422 answered: {_sim.State.Rejections().Count}; Retry-After violations: {_sim.State.Violations().Count}; max LLM in flight per key: {string.Join(", ", _sim.State.MaxLlmInFlight().Select(kv => $"{kv.Key} {kv.Value}"))}",
             notOnce.Count == 0 ? "every latest SHA reviewed exactly once" : "not reviewed exactly once:\n  " + string.Join("\n  ", notOnce),
