@@ -114,25 +114,33 @@ internal sealed partial class CheckRunAnnouncer(
         }
 
         var checkRunId = created.Value!.Id;
-        var (status, existing) = await store.AnnouncedAsync(job.Id, checkRunId, cancellationToken);
-        if (status == "pending")
+        var (stored, status, existing) = await store.AnnouncedAsync(job.Id, checkRunId, cancellationToken);
+        if (stored && status == "pending")
         {
             Log.Announced(logger, job.Id, checkRunId);
             return true;
         }
 
-        if (status is null && existing == checkRunId)
+        if (existing == checkRunId)
         {
             return true;
         }
 
-        // Superseded or cancelled at intake meanwhile, gone, or a worker made its own check run after
-        // the 30 s: this one would otherwise stay queued forever.
+        if (!stored && status == "processing" && existing is null)
+        {
+            // A worker took the job meanwhile: it adopts this check run by its external id, or concludes
+            // it as a duplicate when it finishes (the job is marked, schema step 5).
+            Log.LeftToWorker(logger, job.Id, checkRunId);
+            return true;
+        }
+
+        // The job has another check run, was superseded or cancelled meanwhile, or is gone: this one
+        // would otherwise stay queued for ever.
         var (conclusion, title, summary) = status switch
         {
+            _ when existing is not null => ("neutral", "Replaced", "This commit's review reports in another ReviewBot check run."),
             "superseded" => ("cancelled", "Superseded by a newer commit", "A newer commit was pushed before this one was reviewed; that commit gets its own review."),
             "cancelled" => ("cancelled", "Not reviewed", "The pull request was closed before the review ran."),
-            null when existing is not null => ("neutral", "Replaced", "This commit's review reports in another ReviewBot check run."),
             _ => ("cancelled", "Not reviewed", "This review is no longer queued."),
         };
         var concluded = await github.UpdateCheckRunAsync(job.InstallationId, job.RepoFullName, checkRunId, new UpdateCheckRunRequest
@@ -163,5 +171,8 @@ internal sealed partial class CheckRunAnnouncer(
 
         [LoggerMessage(4, LogLevel.Warning, "Looking for jobs waiting without a check run failed ({ErrorType}); trying again shortly")]
         public static partial void PassFailed(ILogger logger, string errorType);
+
+        [LoggerMessage(5, LogLevel.Information, "Job {JobId} was taken by a worker while its queued check run {CheckRunId} was created; the worker reports in it or concludes it")]
+        public static partial void LeftToWorker(ILogger logger, long jobId, long checkRunId);
     }
 }

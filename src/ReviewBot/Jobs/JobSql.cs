@@ -460,18 +460,22 @@ internal static class JobSql
         RETURNING id
         """;
 
-    // Announcer, step 2: the queued check run's id. Returns the job's status: when it is no longer
-    // pending (superseded or cancelled at intake meanwhile) the announcer concludes the check run.
-    // Also returns the check run the job had already when this one was not stored (a worker that took
-    // the job after the 30 s and created its own): the announcer then concludes its duplicate.
+    // Announcer, step 2: the queued check run's id, stored unless the job has one already or a worker
+    // runs it now (it took the job after the 30 s, or after the announcer gave up on an answer that
+    // then came): that worker adopts this check run by its external id or concludes it as a duplicate
+    // when it finishes, and storing it here would only be overwritten by the worker's own. Returns
+    // whether it was stored, the job's status (null: gone) and the check run the job had before (the
+    // snapshot precedes the update): the announcer concludes a check run that no longer waits.
     public const string JobAnnounceDone =
         """
         WITH done AS (
             UPDATE review_jobs SET check_run_id = $2, updated_at = now()
-            WHERE id = $1 AND check_run_id IS NULL
-            RETURNING status
+            WHERE id = $1 AND check_run_id IS NULL AND status <> 'processing'
+            RETURNING id
         )
-        SELECT (SELECT status FROM done), (SELECT check_run_id FROM review_jobs WHERE id = $1)
+        SELECT EXISTS (SELECT 1 FROM done), j.status, j.check_run_id
+        FROM (SELECT 1) AS one
+        LEFT JOIN review_jobs j ON j.id = $1
         """;
 
     // Announcer gave up on these (GitHub failed or did not answer in time): workers may claim them at

@@ -155,16 +155,16 @@ internal sealed class JobStore(NpgsqlDataSource dataSource)
         return jobs;
     }
 
-    // Stores the queued check run's id. Stored: the job's status then. Not stored: the check run the
-    // job already had (null when the job is gone).
-    public async Task<(string? Status, long? Existing)> AnnouncedAsync(long jobId, long checkRunId, CancellationToken cancellationToken)
+    // Stores the queued check run's id (JobSql.JobAnnounceDone): whether it was stored, the job's status
+    // (null when the job is gone) and the check run the job had already.
+    public async Task<(bool Stored, string? Status, long? Existing)> AnnouncedAsync(long jobId, long checkRunId, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(JobSql.JobAnnounceDone);
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = jobId });
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = checkRunId });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
-        return (reader.IsDBNull(0) ? null : reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetInt64(1));
+        return (reader.GetBoolean(0), reader.IsDBNull(1) ? null : reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetInt64(2));
     }
 
     // Held while a review is looked for and posted: two jobs that would post under the same marker (a

@@ -69,10 +69,11 @@ public sealed class JobStoreTests
         Assert.Equal(new[] { fresh }, (await store.ClaimAsync(10, 10, worker, 60, Ct)).Select(j => j.Id));
 
         await db.ExecuteAsync("UPDATE review_jobs SET status = 'superseded' WHERE id = $1", superseded);
-        Assert.Equal(("pending", (long?)null), await store.AnnouncedAsync(waiting, 9001, Ct));
-        Assert.Equal(("superseded", (long?)null), await store.AnnouncedAsync(superseded, 9002, Ct));
+        Assert.Equal((true, "pending", (long?)null), await store.AnnouncedAsync(waiting, 9001, Ct));
+        Assert.Equal((true, "superseded", (long?)null), await store.AnnouncedAsync(superseded, 9002, Ct));
         // A second store for the same job keeps the first check run and names it.
-        Assert.Equal(((string?)null, (long?)9001), await store.AnnouncedAsync(waiting, 9003, Ct));
+        Assert.Equal((false, "pending", (long?)9001), await store.AnnouncedAsync(waiting, 9003, Ct));
+        Assert.Equal((false, (string?)null, (long?)null), await store.AnnouncedAsync(999_999, 9004, Ct));
 
         var claimed = Assert.Single(await store.ClaimAsync(10, 10, worker, 60, Ct));
         Assert.Equal((waiting, 9001L, true), (claimed.Id, claimed.CheckRunId!.Value, claimed.CheckRunMayExist));
@@ -92,6 +93,11 @@ public sealed class JobStoreTests
         await store.AnnouncementGaveUpAsync([failed], Ct);
         var taken2 = Assert.Single(await store.ClaimAsync(10, 10, worker, 60, Ct));
         Assert.Equal((failed, true), (taken2.Id, taken2.CheckRunMayExist));
+
+        // The answer the announcer gave up on came after all: the worker that runs the job now adopts
+        // that check run or concludes it as a duplicate, so it is not stored over the worker's own.
+        Assert.Equal((false, "processing", (long?)null), await store.AnnouncedAsync(failed, 9005, Ct));
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT coalesce(check_run_id, 0) FROM review_jobs WHERE id = $1", failed));
         Assert.Empty(await store.TakeForAnnouncementAsync(TimeSpan.FromSeconds(5), 10, Ct));
     }
 

@@ -223,6 +223,59 @@ public sealed class ReviewFlowTests
         Assert.Equal("neutral", Assert.Single(github.CheckRuns.Values, c => c.HeadSha == ShaA).Last.Conclusion);
     }
 
+    // The announcer's create was answered after a worker had taken the job (the announcer gave up on
+    // the answer, or it came after the 30 s): the announcer neither stores its check run over the
+    // worker's nor cancels it; the worker finds it by its external id and reports in it.
+    [Fact]
+    public async Task A_queued_check_run_answered_after_a_worker_took_its_job_is_left_to_that_worker_which_reports_in_it()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        using var github = new FakeGitHub();
+        using var openAi = new FakeOpenAi("src/cli.rs", 5) { Latency = TimeSpan.FromSeconds(4) };
+        github.AddPull(Repo, 2, ShaA, "diffs/modification-multiple-hunks.diff");
+        github.AddPull(Repo, 3, ShaB, "diffs/modification-multiple-hunks.diff");
+        var taken = new TaskCompletionSource();
+        github.OnCheckRunCreated = run =>
+        {
+            if (run.HeadSha == ShaB && run.Updates.First().Status == "queued")
+            {
+                // GitHub answers the announcer only once a worker holds the job.
+                db.ExecuteAsync("UPDATE review_jobs SET status = 'processing', lease_owner = 'another-replica' WHERE commit_sha = $1", ShaB).GetAwaiter().GetResult();
+                taken.TrySetResult();
+            }
+        };
+        await using var app = await StartAsync(db, github, openAi, perInstallation: 1, tuning: new JobQueueTuning
+        {
+            HeartbeatInterval = TimeSpan.FromMilliseconds(200),
+            RetryBaseDelay = TimeSpan.FromMilliseconds(200),
+            AnnounceAfter = TimeSpan.FromMilliseconds(500),
+            AnnounceInterval = TimeSpan.FromMilliseconds(100),
+        });
+        await Webhooks.ConfigureInstallationAsync(app.Client, 1);
+
+        await Webhooks.SendAsync(app.Client, "pull_request", Webhooks.PullRequest("opened", 1, 2, ShaA));
+        await QueueTestApp.WaitUntilAsync(() => Task.FromResult(!openAi.Requests.IsEmpty), TimeSpan.FromSeconds(10), "the first review to reach the model");
+        await Webhooks.SendAsync(app.Client, "pull_request", Webhooks.PullRequest("opened", 1, 3, ShaB));
+        await taken.Task.WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        var queued = Assert.Single(github.CheckRuns.Values, c => c.HeadSha == ShaB);
+
+        // Give the announcer time to store or conclude: it must do neither.
+        await Task.Delay(TimeSpan.FromSeconds(1), Ct);
+        Assert.Equal(["queued"], queued.Updates.Select(u => u.Status));
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT coalesce(check_run_id, 0) FROM review_jobs WHERE commit_sha = $1", ShaB));
+
+        // That worker's process dies; the job is recovered and a worker here runs it.
+        await db.ExecuteAsync("UPDATE review_jobs SET status = 'pending', lease_owner = NULL, run_after = now() WHERE commit_sha = $1", ShaB);
+        openAi.Latency = TimeSpan.Zero;
+        await QueueTestApp.WaitForCompletedAsync(db, 2, TimeSpan.FromSeconds(30), "both reviews");
+        var reported = Assert.Single(github.CheckRuns.Values, c => c.HeadSha == ShaB);
+        Assert.Equal(queued.Id, reported.Id);
+        Assert.Equal(["queued", "in_progress", "completed"], reported.Updates.Select(u => u.Status).Distinct());
+        Assert.Equal("neutral", reported.Last.Conclusion);
+        Assert.Equal(queued.Id, await db.ScalarAsync<long>("SELECT check_run_id FROM review_jobs WHERE commit_sha = $1", ShaB));
+        Assert.Equal(1, github.ReviewsFor(Repo, 3, ShaB));
+    }
+
     // The announcer created the queued check run and then died (or timed out) before storing its id:
     // the worker that takes the job finds that check run by its external id and reports in it.
     [Fact]
