@@ -66,6 +66,18 @@ public sealed class RsaPrivateKeyPemTests
         Assert.True(Expected(pem) == RsaPrivateKeyPem.Check(pem), name);
     }
 
+    // The negative-prime case above is built from a random key: it must encode whatever the key's bytes.
+    [Fact]
+    public void A_negative_prime_is_encoded_minimally_whatever_its_first_bytes()
+    {
+        Assert.Equal([0x80, 0x01], MinimalSigned([0xFF, 0xFF, 0x80, 0x01]));
+        Assert.Equal([0xFF, 0x7F], MinimalSigned([0xFF, 0x7F]));
+        Assert.Equal([0xC3, 0x00], MinimalSigned([0xC3, 0x00]));
+        var writer = new AsnWriter(AsnEncodingRules.DER);
+        writer.WriteInteger(MinimalSigned([0xFF, 0x80, 0x01]));
+        Assert.Equal(new byte[] { 0x02, 0x02, 0x80, 0x01 }, writer.Encode());
+    }
+
     [Fact]
     public void Accepts_the_keys_GitHub_hands_out_and_rejects_a_small_one()
     {
@@ -102,7 +114,8 @@ public sealed class RsaPrivateKeyPemTests
             writer.WriteIntegerUnsigned(Trim(d is null ? key.D! : d(key.D!)));
             if (negativeP)
             {
-                writer.WriteInteger(Trim(key.P!)); // a full-size prime's top bit is set: without a leading zero, a negative number
+                // A full-size prime's top bit is set: without a leading zero, a negative number.
+                writer.WriteInteger(MinimalSigned(Trim(key.P!)));
             }
             else
             {
@@ -127,6 +140,19 @@ public sealed class RsaPrivateKeyPemTests
     {
         var start = 0;
         while (start < value.Length - 1 && value[start] == 0)
+        {
+            start++;
+        }
+
+        return value[start..];
+    }
+
+    // Read as a signed (negative) number, a prime that starts 0xFF 0b1… has a redundant first byte,
+    // which DER forbids and AsnWriter refuses (about one random key in 128): dropping it keeps the value.
+    internal static byte[] MinimalSigned(byte[] value)
+    {
+        var start = 0;
+        while (start < value.Length - 1 && value[start] == 0xFF && value[start + 1] >= 0x80)
         {
             start++;
         }
