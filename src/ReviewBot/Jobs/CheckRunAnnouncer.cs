@@ -126,10 +126,11 @@ internal sealed partial class CheckRunAnnouncer(
             return true;
         }
 
-        if (!stored && status == "processing" && existing is null)
+        if (!stored && existing is null && status is "processing" or "pending")
         {
             // A worker took the job meanwhile: it adopts this check run by its external id, or concludes
-            // it as a duplicate when it finishes (the job is marked, schema step 5).
+            // it as a duplicate when it finishes (the job is marked, schema step 5). "pending" here is the
+            // statement's snapshot from before a claim it waited for.
             Log.LeftToWorker(logger, job.Id, checkRunId);
             return true;
         }

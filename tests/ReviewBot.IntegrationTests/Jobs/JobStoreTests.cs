@@ -101,6 +101,32 @@ public sealed class JobStoreTests
         Assert.Empty(await store.TakeForAnnouncementAsync(TimeSpan.FromSeconds(5), 10, Ct));
     }
 
+    // The announcer's store can meet a claim of the same job in flight: it waits for the claim's commit
+    // and does not store, but its snapshot still shows the job pending. The announcer reads "not stored,
+    // pending, no check run" as a worker having taken the job, and leaves the check run to it.
+    [Fact]
+    public async Task An_announcement_that_waited_for_a_claim_is_not_stored_and_still_reads_pending()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        var job = await JobSeed.InsertAsync(db, installationId: 22, pr: 1, sha: "g1");
+        var store = new JobStore(db.DataSource);
+        await using var connection = await db.DataSource.OpenConnectionAsync(Ct);
+        await using var claim = await connection.BeginTransactionAsync(Ct);
+        await using (var update = new Npgsql.NpgsqlCommand("UPDATE review_jobs SET status = 'processing', lease_owner = 'other' WHERE id = $1", connection, claim))
+        {
+            update.Parameters.Add(new Npgsql.NpgsqlParameter<long> { TypedValue = job });
+            await update.ExecuteNonQueryAsync(Ct);
+        }
+
+        var announced = store.AnnouncedAsync(job, 9100, Ct);
+        await Task.Delay(300, Ct);
+        Assert.False(announced.IsCompleted);
+        await claim.CommitAsync(Ct);
+
+        Assert.Equal((false, "pending", (long?)null), await announced);
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT coalesce(check_run_id, 0) FROM review_jobs WHERE id = $1", job));
+    }
+
     // One announcement pass creates its jobs' check runs one after another, each up to 10 s: the 30 s a
     // worker leaves a marked job alone count from that job's own turn, not from the pass's start, or a
     // worker could take a later job of the batch and create a second check run beside the announcer's.
