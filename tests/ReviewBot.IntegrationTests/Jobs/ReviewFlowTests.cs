@@ -186,18 +186,7 @@ public sealed class ReviewFlowTests
         using var openAi = new FakeOpenAi("src/cli.rs", 5) { Latency = TimeSpan.FromSeconds(6) };
         github.AddPull(Repo, 2, ShaA, "diffs/modification-multiple-hunks.diff");
         github.AddPull(Repo, 3, ShaB, "diffs/modification-multiple-hunks.diff");
-        await using var app = await StartAsync(db, github, openAi, perInstallation: 1, tuning: new JobQueueTuning
-        {
-            HeartbeatInterval = TimeSpan.FromMilliseconds(200),
-            RetryBaseDelay = TimeSpan.FromMilliseconds(200),
-            AnnounceAfter = TimeSpan.FromMilliseconds(1000),
-            AnnounceInterval = TimeSpan.FromMilliseconds(100),
-        });
-        await Webhooks.ConfigureInstallationAsync(app.Client, 1);
-
-        await Webhooks.SendAsync(app.Client, "pull_request", Webhooks.PullRequest("opened", 1, 2, ShaA));
-        await QueueTestApp.WaitUntilAsync(() => Task.FromResult(!openAi.Requests.IsEmpty), TimeSpan.FromSeconds(10), "the first review to reach the model");
-        await Webhooks.SendAsync(app.Client, "pull_request", Webhooks.PullRequest("opened", 1, 3, ShaB));
+        await using var app = await StartWithSecondPullWaitingAsync(db, github, openAi, announceAfter: TimeSpan.FromMilliseconds(1000));
 
         // While the first review still waits on the model, the second pull request shows a queued check.
         await QueueTestApp.WaitUntilAsync(() => Task.FromResult(github.CheckRuns.Values.Any(c => c.HeadSha == ShaB)), TimeSpan.FromSeconds(10), "the queued check run");
@@ -244,18 +233,7 @@ public sealed class ReviewFlowTests
                 taken.TrySetResult();
             }
         };
-        await using var app = await StartAsync(db, github, openAi, perInstallation: 1, tuning: new JobQueueTuning
-        {
-            HeartbeatInterval = TimeSpan.FromMilliseconds(200),
-            RetryBaseDelay = TimeSpan.FromMilliseconds(200),
-            AnnounceAfter = TimeSpan.FromMilliseconds(500),
-            AnnounceInterval = TimeSpan.FromMilliseconds(100),
-        });
-        await Webhooks.ConfigureInstallationAsync(app.Client, 1);
-
-        await Webhooks.SendAsync(app.Client, "pull_request", Webhooks.PullRequest("opened", 1, 2, ShaA));
-        await QueueTestApp.WaitUntilAsync(() => Task.FromResult(!openAi.Requests.IsEmpty), TimeSpan.FromSeconds(10), "the first review to reach the model");
-        await Webhooks.SendAsync(app.Client, "pull_request", Webhooks.PullRequest("opened", 1, 3, ShaB));
+        await using var app = await StartWithSecondPullWaitingAsync(db, github, openAi, announceAfter: TimeSpan.FromMilliseconds(500));
         await taken.Task.WaitAsync(TimeSpan.FromSeconds(10), Ct);
         var queued = Assert.Single(github.CheckRuns.Values, c => c.HeadSha == ShaB);
 
@@ -375,6 +353,39 @@ public sealed class ReviewFlowTests
         Assert.Contains("another ReviewBot check run", github.CheckRuns[older].Last.Summary, StringComparison.Ordinal);
         Assert.Equal(2, github.CheckRuns.Count);
         Assert.Equal(1, github.ReviewsFor(Repo, 2, ShaA));
+    }
+
+    // Pull requests 2 (ShaA) and 3 (ShaB) of one installation with REVIEW_CONCURRENCY_PER_INSTALLATION 1:
+    // the first is with the model (as long as openAi's latency holds it), the second has just been
+    // opened and waits for the slot, where the announcer finds it after `announceAfter`.
+    private static async Task<TestApp> StartWithSecondPullWaitingAsync(TestDatabase db, FakeGitHub github, FakeOpenAi openAi, TimeSpan announceAfter)
+    {
+        var app = await StartAsync(db, github, openAi, perInstallation: 1, tuning: new JobQueueTuning
+        {
+            HeartbeatInterval = TimeSpan.FromMilliseconds(200),
+            RetryBaseDelay = TimeSpan.FromMilliseconds(200),
+            AnnounceAfter = announceAfter,
+            AnnounceInterval = TimeSpan.FromMilliseconds(100),
+        });
+        try
+        {
+            await Webhooks.ConfigureInstallationAsync(app.Client, 1);
+            using (await Webhooks.SendAsync(app.Client, "pull_request", Webhooks.PullRequest("opened", 1, 2, ShaA)))
+            {
+            }
+
+            await QueueTestApp.WaitUntilAsync(() => Task.FromResult(!openAi.Requests.IsEmpty), TimeSpan.FromSeconds(10), "the first review to reach the model");
+            using (await Webhooks.SendAsync(app.Client, "pull_request", Webhooks.PullRequest("opened", 1, 3, ShaB)))
+            {
+            }
+
+            return app;
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
     }
 
     // A job recovered after its process died: pending again, one attempt charged and marked by that
