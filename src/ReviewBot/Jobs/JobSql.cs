@@ -28,7 +28,7 @@ internal static class JobSql
     // $7 pr_number, $8 pr_title, $9 commit_sha, $10 base_branch, $11 trigger, $12 run_id,
     // $13 dedupe_key, $14 max_attempts
     public const string JobEnqueueFromDelivery =
-        """
+        $$"""
         WITH delivery AS (
             INSERT INTO webhook_deliveries (delivery_id, event, action, installation_id, outcome)
             VALUES ($1, $2, $3, $4, 'accepted')
@@ -60,10 +60,8 @@ internal static class JobSql
               -- older commit is not a newer commit, and must not cancel the head's own review.
               AND $12 IS NULL
               -- A job that has (or may have) a check run on GitHub is left to the runner, which claims it
-              -- and completes that check run as cancelled; this statement cannot. One may exist without
-              -- its id stored when a process died between GitHub's answer and storing it
-              -- (check_run_requested_at; attempts > 0 covers jobs claimed by an older version).
-              AND check_run_id IS NULL AND check_run_requested_at IS NULL AND attempts = 0
+              -- and completes that check run as cancelled; this statement cannot.
+              AND {{WithoutCheckRun}}
               AND EXISTS (SELECT 1 FROM job)
             RETURNING id
         )
@@ -71,6 +69,13 @@ internal static class JobSql
                (SELECT id FROM job)              AS job_id,
                (SELECT count(*) FROM superseded) AS superseded
         """;
+
+    // A review_jobs row that has no check run on GitHub, not even one whose id was never stored (a
+    // process died between GitHub's answer and storing it): no claim and no announcement ever asked
+    // for one (check_run_requested_at, schema step 5; attempts = 0 covers rows claimed by a version
+    // before that step). Only such a job may be superseded or cancelled by intake alone.
+    private const string WithoutCheckRun =
+        "check_run_id IS NULL AND check_run_requested_at IS NULL AND attempts = 0";
 
     // Wakes the job workers (they LISTEN review_jobs). Sent after the intake commits, coalesced by
     // JobWakeup: a NOTIFY inside every intake transaction takes PostgreSQL's global notify-queue lock
@@ -83,7 +88,7 @@ internal static class JobSql
     // pull_request closed: pending work for that pull request is cancelled (a running job finds out
     // through its own checks). $1 delivery_id, $2 event, $3 action, $4 installation_id, $5 repo_id, $6 pr_number
     public const string JobCancelForClosedPullRequest =
-        """
+        $$"""
         WITH delivery AS (
             INSERT INTO webhook_deliveries (delivery_id, event, action, installation_id, outcome)
             VALUES ($1, $2, $3, $4, 'accepted')
@@ -95,7 +100,7 @@ internal static class JobSql
                 error_message = 'Pull request closed'
             WHERE repo_id = $5 AND pr_number = $6 AND status = 'pending'
               -- One that has (or may have) a check run is left to the runner, which completes it.
-              AND check_run_id IS NULL AND check_run_requested_at IS NULL AND attempts = 0
+              AND {{WithoutCheckRun}}
               AND EXISTS (SELECT 1 FROM delivery)
             RETURNING id
         )

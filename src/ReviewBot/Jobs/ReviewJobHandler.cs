@@ -252,8 +252,7 @@ internal sealed partial class ReviewJobHandler(
             return;
         }
 
-        var externalId = job.Id.ToString(CultureInfo.InvariantCulture);
-        foreach (var duplicate in listed.Value!.CheckRuns.Where(c => c.ExternalId == externalId && c.Id != checkRunId && c.Status != "completed"))
+        foreach (var duplicate in OwnCheckRuns(listed.Value!, job).Where(c => c.Id != checkRunId && c.Status != "completed"))
         {
             var concluded = await github.UpdateCheckRunAsync(job.InstallationId, job.RepoFullName, duplicate.Id,
                 Completed("neutral", "Replaced", "This commit's review reports in another ReviewBot check run."), cancellationToken);
@@ -286,9 +285,8 @@ internal sealed partial class ReviewJobHandler(
                 return (null, GitHubRetry(listed.ToString(), listed.Outcome, listed.RetryAt, listed.RetryAfter));
             }
 
-            // Newest first: with more than one (see ConcludeDuplicateCheckRunsAsync), the latest reports.
-            var externalId = job.Id.ToString(CultureInfo.InvariantCulture);
-            if (listed.IsOk && listed.Value!.CheckRuns.OrderByDescending(c => c.Id).FirstOrDefault(c => c.ExternalId == externalId) is { } earlier)
+            // With more than one (see ConcludeDuplicateCheckRunsAsync), the newest reports.
+            if (listed.IsOk && OwnCheckRuns(listed.Value!, job).MaxBy(c => c.Id) is { } earlier)
             {
                 if (!await store.SetCheckRunAsync(job, worker, earlier.Id, cancellationToken))
                 {
@@ -321,6 +319,13 @@ internal sealed partial class ReviewJobHandler(
         }
 
         return (created.Value.Id, null);
+    }
+
+    // This job's check runs among those listed for its commit: the ones whose external_id is the job id.
+    private static IEnumerable<CheckRun> OwnCheckRuns(CheckRunList listed, ClaimedJob job)
+    {
+        var externalId = job.Id.ToString(CultureInfo.InvariantCulture);
+        return listed.CheckRuns.Where(c => c.ExternalId == externalId);
     }
 
     // Returns null on success, otherwise the outcome to return (retry).
